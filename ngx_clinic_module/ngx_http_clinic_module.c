@@ -1,0 +1,1430 @@
+
+/*
+ * ngx_http_clinic_module: directives, configuration and process hooks.
+ *
+ * Tenancy lives in the server conf (one server block is one clinic);
+ * handlers are switched on in the location conf.  Everything that can be
+ * checked at nginx -t is checked here.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_redis.h"
+#include "ngx_http_clinic_status.h"
+
+
+static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_clinic_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void *ngx_http_clinic_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_clinic_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_clinic_init_process(ngx_cycle_t *cycle);
+static void ngx_http_clinic_exit_process(ngx_cycle_t *cycle);
+
+static void ngx_http_clinic_mark_tenant(ngx_conf_t *cf);
+static ngx_int_t ngx_http_clinic_tenant_name(ngx_conf_t *cf,
+    ngx_http_clinic_srv_conf_t *conf);
+static ngx_int_t ngx_http_clinic_valid_tenant(ngx_str_t *name);
+
+static char *ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_tenant(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_content(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_template(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_field(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_redirect(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_honeypot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_retention(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clinic_admin_token_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_clinic_parse_rate(ngx_str_t *value,
+    ngx_http_clinic_limit_t *limit);
+static ngx_int_t ngx_http_clinic_valid_field_name(ngx_str_t *name);
+static ngx_int_t ngx_http_clinic_pending_handler(ngx_http_request_t *r);
+
+
+#define NGX_HTTP_CLINIC_TOKEN_MIN   16
+
+
+static ngx_conf_enum_t  ngx_http_clinic_field_types[] = {
+    { ngx_string("text"), NGX_HTTP_CLINIC_FIELD_TEXT },
+    { ngx_string("email"), NGX_HTTP_CLINIC_FIELD_EMAIL },
+    { ngx_string("phone"), NGX_HTTP_CLINIC_FIELD_PHONE },
+    { ngx_null_string, 0 }
+};
+
+
+/* stored beside the form fields of every submission (SPEC 5) */
+static ngx_str_t  ngx_http_clinic_reserved_fields[] = {
+    ngx_string("received"),
+    ngx_string("ip"),
+    ngx_string("user_agent"),
+    ngx_string("page"),
+    ngx_null_string
+};
+
+
+static ngx_command_t  ngx_http_clinic_commands[] = {
+
+    { ngx_string("clinic_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_clinic_redis,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_tenant"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_tenant,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_content"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_content,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, content),
+      NULL },
+
+    { ngx_string("clinic_template"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_template,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, template_file),
+      NULL },
+
+    { ngx_string("clinic_cache_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, cache_ttl),
+      NULL },
+
+    { ngx_string("clinic_cache_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_cache_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_articles"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_ARTICLES,
+      NULL },
+
+    { ngx_string("clinic_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_API,
+      NULL },
+
+    { ngx_string("clinic_contact"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_CONTACT,
+      NULL },
+
+    { ngx_string("clinic_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_ADMIN,
+      NULL },
+
+    { ngx_string("clinic_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_STATUS,
+      NULL },
+
+    { ngx_string("clinic_contact_field"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_clinic_field,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_contact_redirect"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_redirect,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_contact_honeypot"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_honeypot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_contact_limit"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_clinic_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_contact_retention"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_retention,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_spool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_spool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clinic_admin_token_file"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_admin_token_file,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_clinic_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_clinic_postconfiguration,     /* postconfiguration */
+
+    ngx_http_clinic_create_main_conf,      /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_http_clinic_create_srv_conf,       /* create server configuration */
+    ngx_http_clinic_merge_srv_conf,        /* merge server configuration */
+
+    ngx_http_clinic_create_loc_conf,       /* create location configuration */
+    ngx_http_clinic_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_clinic_module = {
+    NGX_MODULE_V1,
+    &ngx_http_clinic_module_ctx,           /* module context */
+    ngx_http_clinic_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_clinic_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_clinic_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->cache_zone = NULL;
+     *     cmcf->stats_zone = NULL;
+     *     cmcf->spool = { 0, NULL };
+     *     cmcf->default_redis = NULL;
+     */
+
+    if (ngx_array_init(&cmcf->endpoints, cf->pool, 4,
+                       sizeof(ngx_http_clinic_redis_endpoint_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&cmcf->tenants, cf->pool, 16,
+                       sizeof(ngx_http_clinic_srv_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    cmcf->cache_size = NGX_CONF_UNSET;
+
+    return cmcf;
+}
+
+
+static void *
+ngx_http_clinic_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_clinic_srv_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_srv_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->tenant = { 0, NULL };
+     *     conf->admin_token = { 0, NULL };
+     *     conf->key_prefix = { 0, NULL };
+     *     conf->server_names = NULL;
+     *     conf->is_tenant = 0;
+     */
+
+    conf->redis = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_clinic_srv_conf_t *prev = parent;
+    ngx_http_clinic_srv_conf_t *conf = child;
+
+    ngx_str_t                     addr, none;
+    ngx_uint_t                    i;
+    ngx_http_clinic_srv_conf_t  **tp;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
+
+    if (!conf->is_tenant) {
+        return NGX_CONF_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+
+    if (conf->redis == NULL) {
+        ngx_str_set(&addr, "127.0.0.1:6379");
+        ngx_str_null(&none);
+
+        conf->redis = ngx_http_clinic_redis_add(cf, &cmcf->endpoints, &addr,
+                                                NGX_HTTP_CLINIC_REDIS_TIMEOUT,
+                                                &none, 0);
+        if (conf->redis == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_clinic_tenant_name(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    tp = cmcf->tenants.elts;
+
+    for (i = 0; i < cmcf->tenants.nelts; i++) {
+        if (tp[i]->tenant.len == conf->tenant.len
+            && ngx_strncmp(tp[i]->tenant.data, conf->tenant.data,
+                           conf->tenant.len) == 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "duplicate clinic tenant \"%V\" in %V:%ui, "
+                          "already used in %V:%ui", &conf->tenant,
+                          &conf->conf_file, conf->conf_line,
+                          &tp[i]->conf_file, tp[i]->conf_line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    conf->key_prefix.len = sizeof("clinic:{}:") - 1 + conf->tenant.len;
+    conf->key_prefix.data = ngx_pnalloc(cf->pool, conf->key_prefix.len);
+    if (conf->key_prefix.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(conf->key_prefix.data, "clinic:{%V}:", &conf->tenant);
+
+    conf->index = cmcf->tenants.nelts;
+
+    tp = ngx_array_push(&cmcf->tenants);
+    if (tp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *tp = conf;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The default tenant name is the block's first server_name, lowercased;
+ * a wildcard, regex or empty name cannot name a tenant.
+ */
+
+static ngx_int_t
+ngx_http_clinic_tenant_name(ngx_conf_t *cf, ngx_http_clinic_srv_conf_t *conf)
+{
+    ngx_http_server_name_t    *sn;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    conf->server_names = &cscf->server_names;
+
+    if (conf->tenant.len) {
+        return NGX_OK;
+    }
+
+    sn = cscf->server_names.elts;
+
+    if (cscf->server_names.nelts == 0
+        || sn[0].name.len == 0
+#if (NGX_PCRE)
+        || sn[0].regex
+#endif
+        || ngx_strlchr(sn[0].name.data, sn[0].name.data + sn[0].name.len,
+                       '*')
+        || sn[0].name.data[0] == '.')
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"clinic_tenant\" must name the tenant of a server "
+                      "block whose first server_name is empty, a wildcard "
+                      "or a regex in %V:%ui",
+                      &conf->conf_file, conf->conf_line);
+        return NGX_ERROR;
+    }
+
+    conf->tenant.len = sn[0].name.len;
+    conf->tenant.data = ngx_pnalloc(cf->pool, sn[0].name.len);
+    if (conf->tenant.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(conf->tenant.data, sn[0].name.data, sn[0].name.len);
+
+    if (ngx_http_clinic_valid_tenant(&conf->tenant) != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "server_name \"%V\" is not a valid tenant name "
+                      "([a-z0-9._-]{1,64}); set \"clinic_tenant\" "
+                      "in %V:%ui", &sn[0].name,
+                      &conf->conf_file, conf->conf_line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_valid_tenant(ngx_str_t *name)
+{
+    size_t  i;
+    u_char  ch;
+
+    if (name->len == 0 || name->len > NGX_HTTP_CLINIC_TENANT_MAX) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        ch = name->data[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
+            || ch == '.' || ch == '_' || ch == '-')
+        {
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_clinic_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_clinic_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->handler = NGX_HTTP_CLINIC_NONE;
+     *     conf->content = { 0, NULL };
+     *     conf->template_file = { 0, NULL };
+     *     conf->redirect = { 0, NULL };
+     *     conf->honeypot = { 0, NULL };
+     *     conf->limit_set = 0;
+     */
+
+    conf->cache_ttl = NGX_CONF_UNSET;
+    conf->fields = NGX_CONF_UNSET_PTR;
+    conf->retention = NGX_CONF_UNSET;
+    conf->limit_client.count = NGX_CONF_UNSET_UINT;
+    conf->limit_tenant.count = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_clinic_loc_conf_t *prev = parent;
+    ngx_http_clinic_loc_conf_t *conf = child;
+
+    ngx_http_clinic_srv_conf_t  *cscf;
+
+    ngx_conf_merge_str_value(conf->content, prev->content, "");
+    ngx_conf_merge_str_value(conf->template_file, prev->template_file, "");
+    ngx_conf_merge_sec_value(conf->cache_ttl, prev->cache_ttl, 3600);
+    ngx_conf_merge_ptr_value(conf->fields, prev->fields, NULL);
+    ngx_conf_merge_str_value(conf->redirect, prev->redirect, "");
+    ngx_conf_merge_str_value(conf->honeypot, prev->honeypot, "");
+    ngx_conf_merge_sec_value(conf->retention, prev->retention, 0);
+
+    if (conf->limit_client.count == NGX_CONF_UNSET_UINT) {
+        conf->limit_client = prev->limit_client;
+    }
+
+    if (conf->limit_tenant.count == NGX_CONF_UNSET_UINT) {
+        conf->limit_tenant = prev->limit_tenant;
+    }
+
+    /* "client=5/10m tenant=200/1h"; a count of 0 switches a layer off */
+
+    if (conf->limit_client.count == NGX_CONF_UNSET_UINT) {
+        conf->limit_client.count = 5;
+        conf->limit_client.period = 600;
+    }
+
+    if (conf->limit_tenant.count == NGX_CONF_UNSET_UINT) {
+        conf->limit_tenant.count = 200;
+        conf->limit_tenant.period = 3600;
+    }
+
+    if ((conf->handler == NGX_HTTP_CLINIC_ARTICLES
+         || conf->handler == NGX_HTTP_CLINIC_API)
+        && conf->content.len == 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"clinic_articles\" and \"clinic_api\" need "
+                      "\"clinic_content\" in their server or location "
+                      "in %V:%ui", &conf->handler_file, conf->handler_line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->handler == NGX_HTTP_CLINIC_ADMIN) {
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->admin_token.len == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"clinic_admin\" needs "
+                          "\"clinic_admin_token_file\" in its server "
+                          "in %V:%ui", &conf->handler_file,
+                          conf->handler_line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_clinic_main_conf_t  *ccmf;
+
+    ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+
+    /* a configuration without tenants or endpoints costs nothing */
+
+    if (ccmf->tenants.nelts == 0 && ccmf->endpoints.nelts == 0
+        && !ccmf->status)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_http_clinic_stats_init_conf(cf, ccmf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_clinic_stats_log_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                          i;
+    ngx_http_clinic_stats_t            *st;
+    ngx_http_clinic_main_conf_t        *cmcf;
+    ngx_http_clinic_redis_endpoint_t  **eps;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_clinic_module);
+
+    if (cmcf == NULL || cmcf->endpoints.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (cmcf->stats_zone && cmcf->stats_zone->data) {
+        st = cmcf->stats_zone->data;
+        eps = cmcf->endpoints.elts;
+
+        for (i = 0; i < cmcf->endpoints.nelts && i < st->nredis; i++) {
+            eps[i]->stats = &st->redis[i];
+        }
+    }
+
+    return ngx_http_clinic_redis_init_process(cycle, &cmcf->endpoints);
+}
+
+
+static void
+ngx_http_clinic_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_clinic_module);
+
+    if (cmcf == NULL) {
+        return;
+    }
+
+    ngx_http_clinic_redis_exit_process(&cmcf->endpoints);
+}
+
+
+/* remembers where a server block first became a tenant, for errors */
+
+static void
+ngx_http_clinic_mark_tenant(ngx_conf_t *cf)
+{
+    ngx_http_clinic_srv_conf_t  *cscf;
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+    if (cscf->is_tenant) {
+        return;
+    }
+
+    cscf->is_tenant = 1;
+    cscf->conf_file = cf->conf_file->file.name;
+    cscf->conf_line = cf->conf_file->line;
+}
+
+
+static char *
+ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_srv_conf_t *cscf = conf;
+
+    ngx_int_t                     db;
+    ngx_str_t                    *value, s, password_file;
+    ngx_msec_t                    timeout;
+    ngx_uint_t                    i;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    if (cscf->redis != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    timeout = NGX_HTTP_CLINIC_REDIS_TIMEOUT;
+    db = 0;
+    ngx_str_null(&password_file);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+
+            timeout = ngx_parse_time(&s, 0);
+            if (timeout == (ngx_msec_t) NGX_ERROR || timeout == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid timeout \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
+            password_file.len = value[i].len - 14;
+            password_file.data = value[i].data + 14;
+
+            if (password_file.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (db == NGX_ERROR || db > 65535) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid db \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+
+    cscf->redis = ngx_http_clinic_redis_add(cf, &cmcf->endpoints, &value[1],
+                                            timeout, &password_file, db);
+    if (cscf->redis == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_tenant(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_srv_conf_t *cscf = conf;
+
+    ngx_str_t  *value;
+
+    if (cscf->tenant.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_clinic_valid_tenant(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid tenant name \"%V\": use 1 to 64 of "
+                           "a-z, 0-9, \".\", \"_\" and \"-\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cscf->tenant = value[1];
+
+    ngx_http_clinic_mark_tenant(cf);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char             *rv;
+    ngx_str_t        *path;
+    ngx_file_info_t   fi;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    path = (ngx_str_t *) ((char *) conf + cmd->offset);
+
+    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the folder is opened here so that a typo fails nginx -t */
+
+    if (ngx_file_info(path->data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "clinic_content folder \"%V\" cannot be opened",
+                           path);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_content \"%V\" is not a folder", path);
+        return NGX_CONF_ERROR;
+    }
+
+    /* strip a trailing slash so paths are built one way */
+
+    while (path->len > 1 && path->data[path->len - 1] == '/') {
+        path->len--;
+    }
+
+    ngx_http_clinic_mark_tenant(cf);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_template(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char             *rv;
+    ngx_fd_t          fd;
+    ngx_str_t        *path;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    path = (ngx_str_t *) ((char *) conf + cmd->offset);
+
+    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "clinic_template \"%V\" cannot be opened", path);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_close_file(fd);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_main_conf_t *cmcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+
+    if (cmcf->cache_size != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        cmcf->cache_size = 0;
+        return NGX_CONF_OK;
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid clinic_cache_zone size \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (64 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_cache_zone \"%V\" is too small, "
+                           "at least %uzk is needed", &value[1],
+                           64 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->cache_size = size;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ngx_http_core_loc_conf_t     *core;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    if (clcf->handler != NGX_HTTP_CLINIC_NONE) {
+        return clcf->handler == cmd->offset
+               ? "is duplicate"
+               : "conflicts with another clinic handler in this location";
+    }
+
+    clcf->handler = cmd->offset;
+    clcf->handler_file = cf->conf_file->file.name;
+    clcf->handler_line = cf->conf_file->line;
+
+    core = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    switch (clcf->handler) {
+
+    case NGX_HTTP_CLINIC_STATUS:
+        core->handler = ngx_http_clinic_status_handler;
+
+        /* the stats zone is needed even on a node without tenants */
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+        cmcf->status = 1;
+        return NGX_CONF_OK;
+
+    case NGX_HTTP_CLINIC_ADMIN:
+        core->handler = ngx_http_clinic_admin_handler;
+        break;
+
+    default:
+        core->handler = ngx_http_clinic_pending_handler;
+        break;
+    }
+
+    ngx_http_clinic_mark_tenant(cf);
+
+    return NGX_CONF_OK;
+}
+
+
+/* answers for a handler whose feature has not landed yet */
+
+static ngx_int_t
+ngx_http_clinic_pending_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                      "not implemented yet");
+}
+
+
+static char *
+ngx_http_clinic_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    u_char                         errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_int_t                      n;
+    ngx_str_t                     *value, s;
+    ngx_uint_t                     i, j;
+    ngx_regex_compile_t            rc;
+    ngx_http_clinic_field_conf_t  *f;
+
+    value = cf->args->elts;
+
+    if (ngx_http_clinic_valid_field_name(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid field name \"%V\": use 1 to 64 of "
+                           "A-Z, a-z, 0-9, \"_\" and \"-\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; ngx_http_clinic_reserved_fields[i].len; i++) {
+        if (ngx_http_clinic_reserved_fields[i].len == value[1].len
+            && ngx_strncmp(ngx_http_clinic_reserved_fields[i].data,
+                           value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "field name \"%V\" is reserved for the "
+                               "submission's own data", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (clcf->fields == NGX_CONF_UNSET_PTR) {
+        clcf->fields = ngx_array_create(cf->pool, 8,
+                                        sizeof(ngx_http_clinic_field_conf_t));
+        if (clcf->fields == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    f = clcf->fields->elts;
+
+    for (i = 0; i < clcf->fields->nelts; i++) {
+        if (f[i].name.len == value[1].len
+            && ngx_strncmp(f[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "field \"%V\" is declared twice", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    f = ngx_array_push(clcf->fields);
+    if (f == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(f, sizeof(ngx_http_clinic_field_conf_t));
+
+    f->name = value[1];
+    f->max = 1000;
+    f->type = NGX_HTTP_CLINIC_FIELD_TEXT;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "required") == 0) {
+            f->required = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max=", 4) == 0) {
+            n = ngx_atoi(value[i].data + 4, value[i].len - 4);
+            if (n == NGX_ERROR || n == 0 || n > 65536) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid max \"%V\": use 1 to 65536 "
+                                   "characters", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            f->max = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "type=", 5) == 0) {
+            s.len = value[i].len - 5;
+            s.data = value[i].data + 5;
+
+            for (j = 0; ngx_http_clinic_field_types[j].name.len; j++) {
+                if (ngx_http_clinic_field_types[j].name.len == s.len
+                    && ngx_strncmp(ngx_http_clinic_field_types[j].name.data,
+                                   s.data, s.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (ngx_http_clinic_field_types[j].name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "unknown field type \"%V\": use text, "
+                                   "email or phone", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            f->type = ngx_http_clinic_field_types[j].value;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "pattern=", 8) == 0) {
+            ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+            rc.pattern.len = value[i].len - 8;
+            rc.pattern.data = value[i].data + 8;
+            rc.pool = cf->pool;
+            rc.err.len = NGX_MAX_CONF_ERRSTR;
+            rc.err.data = errstr;
+            rc.options = 0;
+
+            if (rc.pattern.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "empty pattern in \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_regex_compile(&rc) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid pattern for field \"%V\": %V",
+                                   &f->name, &rc.err);
+                return NGX_CONF_ERROR;
+            }
+
+            f->pattern = rc.regex;
+            f->pattern_src = rc.pattern;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_valid_field_name(ngx_str_t *name)
+{
+    size_t  i;
+    u_char  ch;
+
+    if (name->len == 0 || name->len > 64) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        ch = name->data[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')
+        {
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_clinic_redirect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ngx_str_t  *value;
+
+    if (clcf->redirect.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* a local path or an absolute http(s) URL, nothing a header can break */
+
+    if (!(value[1].data[0] == '/'
+          || ngx_strncasecmp(value[1].data, (u_char *) "http://", 7) == 0
+          || ngx_strncasecmp(value[1].data, (u_char *) "https://", 8) == 0)
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '\r')
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '\n')
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, ' '))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid clinic_contact_redirect \"%V\": use a "
+                           "path starting with \"/\" or an http(s) URL",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->redirect = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_honeypot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ngx_str_t  *value;
+
+    if (clcf->honeypot.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_clinic_valid_field_name(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid honeypot field name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->honeypot = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ngx_str_t                *value, s;
+    ngx_uint_t                i;
+    ngx_http_clinic_limit_t  *limit;
+
+    if (clcf->limit_set) {
+        return "is duplicate";
+    }
+
+    clcf->limit_set = 1;
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "client=", 7) == 0) {
+            limit = &clcf->limit_client;
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+        } else if (ngx_strncmp(value[i].data, "tenant=", 7) == 0) {
+            limit = &clcf->limit_tenant;
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_clinic_parse_rate(&s, limit) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid rate \"%V\": use N/TIME, "
+                               "as in client=5/10m, or off", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "N/TIME" (5/10m) or "off" (count 0) */
+
+static ngx_int_t
+ngx_http_clinic_parse_rate(ngx_str_t *value, ngx_http_clinic_limit_t *limit)
+{
+    u_char     *slash;
+    ngx_int_t   n;
+    ngx_str_t   t;
+    time_t      period;
+
+    if (value->len == 3 && ngx_strncmp(value->data, "off", 3) == 0) {
+        limit->count = 0;
+        limit->period = 0;
+        return NGX_OK;
+    }
+
+    slash = ngx_strlchr(value->data, value->data + value->len, '/');
+    if (slash == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(value->data, slash - value->data);
+    if (n == NGX_ERROR || n == 0 || n > 1000000000) {
+        return NGX_ERROR;
+    }
+
+    t.data = slash + 1;
+    t.len = value->data + value->len - t.data;
+
+    period = ngx_parse_time(&t, 1);
+    if (period == (time_t) NGX_ERROR || period == 0) {
+        return NGX_ERROR;
+    }
+
+    limit->count = n;
+    limit->period = period;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_clinic_retention(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ngx_str_t  *value;
+
+    if (clcf->retention != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        clcf->retention = 0;
+        return NGX_CONF_OK;
+    }
+
+    clcf->retention = ngx_parse_time(&value[1], 1);
+
+    if (clcf->retention == (time_t) NGX_ERROR || clcf->retention == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid clinic_contact_retention \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clinic_main_conf_t *cmcf = conf;
+
+    ngx_str_t        *value;
+    ngx_file_info_t   fi;
+
+    if (cmcf->spool.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    cmcf->spool = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &cmcf->spool, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(cmcf->spool.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "clinic_spool folder \"%V\" cannot be opened",
+                           &cmcf->spool);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_spool \"%V\" is not a folder",
+                           &cmcf->spool);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_admin_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clinic_srv_conf_t *cscf = conf;
+
+    ngx_str_t  *value;
+
+    if (cscf->admin_token.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_clinic_read_secret(cf, &value[1], &cscf->admin_token,
+                                    NGX_HTTP_CLINIC_TOKEN_MIN)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_clinic_mark_tenant(cf);
+
+    return NGX_CONF_OK;
+}
+
+
+/* reads a one-line secret; trailing whitespace is not part of it */
+
+ngx_int_t
+ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *value, size_t min)
+{
+    size_t           i;
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_str_t        path;
+    u_char           buf[512];
+
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open secret file \"%V\"", &path);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+    ngx_close_file(fd);
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read secret file \"%V\"", &path);
+        return NGX_ERROR;
+    }
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
+                     || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+    {
+        n--;
+    }
+
+    for (i = 0; i < (size_t) n; i++) {
+        if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "secret file \"%V\" must hold one line of "
+                               "printable characters", &path);
+            return NGX_ERROR;
+        }
+    }
+
+    if ((size_t) n < min || n == (ssize_t) sizeof(buf)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "secret in \"%V\" must be %uz to %uz characters",
+                           &path, min, sizeof(buf) - 1);
+        return NGX_ERROR;
+    }
+
+    value->data = ngx_pnalloc(cf->pool, n);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->data, buf, n);
+    value->len = n;
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    return NGX_OK;
+}

@@ -1,0 +1,132 @@
+
+/*
+ * ngx_http_clinic_module: types shared by the module's files.
+ */
+
+
+#ifndef _NGX_HTTP_CLINIC_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CLINIC_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_CLINIC_TENANT_MAX          64
+#define NGX_HTTP_CLINIC_REDIS_TIMEOUT       200
+
+
+typedef struct ngx_http_clinic_redis_endpoint_s  ngx_http_clinic_redis_endpoint_t;
+typedef struct ngx_http_clinic_stats_s  ngx_http_clinic_stats_t;
+
+
+typedef enum {
+    NGX_HTTP_CLINIC_NONE = 0,
+    NGX_HTTP_CLINIC_ARTICLES,
+    NGX_HTTP_CLINIC_API,
+    NGX_HTTP_CLINIC_CONTACT,
+    NGX_HTTP_CLINIC_ADMIN,
+    NGX_HTTP_CLINIC_STATUS
+} ngx_http_clinic_handler_e;
+
+
+typedef enum {
+    NGX_HTTP_CLINIC_FIELD_TEXT = 0,
+    NGX_HTTP_CLINIC_FIELD_EMAIL,
+    NGX_HTTP_CLINIC_FIELD_PHONE
+} ngx_http_clinic_field_type_e;
+
+
+/* one clinic_contact_field, the pattern compiled at nginx -t */
+typedef struct {
+    ngx_str_t                        name;
+    ngx_uint_t                       max;
+    ngx_uint_t                       type;
+    ngx_regex_t                     *pattern;
+    ngx_str_t                        pattern_src;
+    unsigned                         required:1;
+} ngx_http_clinic_field_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                       count;
+    time_t                           period;
+} ngx_http_clinic_limit_t;
+
+
+typedef struct {
+    ngx_array_t                      endpoints;  /* redis_endpoint_t * */
+    ngx_array_t                      tenants;    /* clinic_srv_conf_t * */
+    ngx_shm_zone_t                  *cache_zone;
+    ssize_t                          cache_size;
+    ngx_shm_zone_t                  *stats_zone;
+    ngx_str_t                        spool;
+    unsigned                         status:1;
+} ngx_http_clinic_main_conf_t;
+
+
+/* a tenant: one server block */
+typedef struct {
+    ngx_str_t                        tenant;
+    ngx_uint_t                       index;      /* in main conf tenants */
+    ngx_http_clinic_redis_endpoint_t *redis;
+    ngx_str_t                        admin_token;
+    ngx_str_t                        key_prefix; /* "clinic:{T}:" */
+
+    /* where the tenant was first seen, for errors reported at merge */
+    ngx_str_t                        conf_file;
+    ngx_uint_t                       conf_line;
+
+    ngx_array_t                     *server_names; /* ngx_str_t */
+    unsigned                         is_tenant:1;
+} ngx_http_clinic_srv_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                       handler;
+    ngx_str_t                        handler_file;
+    ngx_uint_t                       handler_line;
+    ngx_str_t                        content;
+    ngx_str_t                        template_file;
+    time_t                           cache_ttl;
+
+    ngx_array_t                     *fields;     /* field_conf_t */
+    ngx_str_t                        redirect;
+    ngx_str_t                        honeypot;
+    ngx_http_clinic_limit_t          limit_client;
+    ngx_http_clinic_limit_t          limit_tenant;
+    time_t                           retention;
+    ngx_uint_t                       limit_set;  /* unsigned: conf seen */
+} ngx_http_clinic_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_clinic_module;
+
+
+/* ngx_http_clinic_module.c */
+ngx_int_t ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *value, size_t min);
+
+/* ngx_http_clinic_util.c */
+ngx_int_t ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    void *json);
+ngx_int_t ngx_http_clinic_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *message);
+ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
+    ngx_http_clinic_srv_conf_t *cscf, const char *suffix, ngx_str_t *extra,
+    ngx_str_t *key);
+void ngx_http_clinic_check_broken(ngx_http_request_t *r);
+ngx_int_t ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given,
+    size_t len);
+
+/* handlers */
+ngx_int_t ngx_http_clinic_status_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clinic_admin_handler(ngx_http_request_t *r);
+
+/* ngx_http_clinic_status.c */
+ngx_int_t ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf);
+
+
+#endif /* _NGX_HTTP_CLINIC_MODULE_H_INCLUDED_ */

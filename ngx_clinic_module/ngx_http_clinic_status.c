@@ -1,0 +1,510 @@
+
+/*
+ * clinic_status: the node's counters in Prometheus text format.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_redis.h"
+#include "ngx_http_clinic_status.h"
+
+
+static ngx_int_t ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static u_char *ngx_http_clinic_status_redis(u_char *p,
+    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st);
+static u_char *ngx_http_clinic_status_tenant(u_char *p,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_http_clinic_stats_t *st);
+static u_char *ngx_http_clinic_status_label(u_char *p, ngx_str_t *value);
+
+
+static const double  ngx_http_clinic_latency_le[] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0
+};
+
+
+static const char  *ngx_http_clinic_handler_names[] = {
+    "none", "articles", "api", "contact", "admin", "status"
+};
+
+
+static ngx_str_t  ngx_http_clinic_stats_zone_name =
+    ngx_string("ngx_http_clinic_stats");
+
+
+ngx_int_t
+ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf)
+{
+    size_t                              size;
+    uint32_t                            crc;
+    ngx_uint_t                          i;
+    ngx_http_clinic_stats_t            *st;
+    ngx_http_clinic_srv_conf_t        **tenants;
+    ngx_http_clinic_redis_endpoint_t  **eps;
+
+    st = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_stats_t));
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->nredis = cmcf->endpoints.nelts;
+    st->ntenants = cmcf->tenants.nelts;
+
+    /* counters survive a reload only when the same names sit in them */
+
+    ngx_crc32_init(crc);
+
+    tenants = cmcf->tenants.elts;
+    for (i = 0; i < st->ntenants; i++) {
+        ngx_crc32_update(&crc, tenants[i]->tenant.data,
+                         tenants[i]->tenant.len + 1);
+    }
+
+    eps = cmcf->endpoints.elts;
+    for (i = 0; i < st->nredis; i++) {
+        ngx_crc32_update(&crc, eps[i]->name.data, eps[i]->name.len);
+        ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    }
+
+    ngx_crc32_final(crc);
+    st->layout = crc;
+
+    size = sizeof(ngx_http_clinic_stats_hdr_t)
+           + st->nredis * sizeof(ngx_http_clinic_redis_stats_t)
+           + st->ntenants * sizeof(ngx_http_clinic_tenant_stats_t);
+
+    st->size = size;
+
+    /* room for the slab pool's own pages beside the counters */
+    size = ngx_align(size, ngx_pagesize) + 8 * ngx_pagesize;
+
+    cmcf->stats_zone = ngx_shared_memory_add(cf,
+                                             &ngx_http_clinic_stats_zone_name,
+                                             size, &ngx_http_clinic_module);
+    if (cmcf->stats_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmcf->stats_zone->init = ngx_http_clinic_stats_init_zone;
+    cmcf->stats_zone->data = st;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_clinic_stats_t  *ost = data;
+
+    u_char                   *p;
+    ngx_slab_pool_t          *shpool;
+    ngx_http_clinic_stats_t  *st;
+
+    st = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (ost && ost->layout == st->layout && shpool->data) {
+        p = shpool->data;
+
+    } else {
+        if (shpool->data) {
+            ngx_slab_free(shpool, shpool->data);
+        }
+
+        p = ngx_slab_calloc(shpool, st->size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        shpool->data = p;
+    }
+
+    st->hdr = (ngx_http_clinic_stats_hdr_t *) p;
+    p += sizeof(ngx_http_clinic_stats_hdr_t);
+    st->redis = (ngx_http_clinic_redis_stats_t *) p;
+    p += st->nredis * sizeof(ngx_http_clinic_redis_stats_t);
+    st->tenant = (ngx_http_clinic_tenant_stats_t *) p;
+
+    st->hdr->layout = st->layout;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_clinic_stats_redis_up(void *stats, ngx_uint_t up)
+{
+    ngx_http_clinic_redis_stats_t  *s = stats;
+
+    if (s) {
+        s->up = up;
+    }
+}
+
+
+void
+ngx_http_clinic_stats_redis_count(void *stats, ngx_uint_t which)
+{
+    ngx_http_clinic_redis_stats_t  *s = stats;
+
+    if (s) {
+        (void) ngx_atomic_fetch_add(&s->counter[which], 1);
+    }
+}
+
+
+void
+ngx_http_clinic_stats_redis_latency(void *stats, uint64_t usec,
+    ngx_uint_t error)
+{
+    ngx_uint_t                      i;
+    ngx_http_clinic_redis_stats_t  *s = stats;
+
+    if (s == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS],
+                                1);
+
+    if (error) {
+        (void) ngx_atomic_fetch_add(&s->counter[NGX_HTTP_CLINIC_STAT_ERRORS],
+                                    1);
+    }
+
+    (void) ngx_atomic_fetch_add(&s->latency_us, (ngx_atomic_int_t) usec);
+
+    for (i = 0; i < NGX_HTTP_CLINIC_LATENCY_BUCKETS; i++) {
+        if ((double) usec <= ngx_http_clinic_latency_le[i] * 1e6) {
+            (void) ngx_atomic_fetch_add(&s->bucket[i], 1);
+            break;
+        }
+    }
+}
+
+
+void
+ngx_http_clinic_stats_tenant_count(ngx_http_request_t *r, ngx_uint_t which)
+{
+    ngx_http_clinic_stats_t      *st;
+    ngx_http_clinic_srv_conf_t   *cscf;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    if (cmcf->stats_zone == NULL || !cscf->is_tenant) {
+        return;
+    }
+
+    st = cmcf->stats_zone->data;
+
+    if (st->tenant == NULL || cscf->index >= st->ntenants) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&st->tenant[cscf->index].counter[which], 1);
+}
+
+
+ngx_int_t
+ngx_http_clinic_stats_log_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                    class;
+    ngx_http_clinic_stats_t      *st;
+    ngx_http_clinic_srv_conf_t   *cscf;
+    ngx_http_clinic_loc_conf_t   *clcf;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+
+    if (clcf->handler == NGX_HTTP_CLINIC_NONE || !cscf->is_tenant
+        || cmcf->stats_zone == NULL)
+    {
+        return NGX_OK;
+    }
+
+    st = cmcf->stats_zone->data;
+
+    if (st->tenant == NULL || cscf->index >= st->ntenants) {
+        return NGX_OK;
+    }
+
+    class = r->headers_out.status / 100;
+
+    if (class < 1 || class > NGX_HTTP_CLINIC_CLASSES) {
+        class = 5;
+    }
+
+    (void) ngx_atomic_fetch_add(
+               &st->tenant[cscf->index].requests[clcf->handler][class - 1], 1);
+
+    return NGX_OK;
+}
+
+
+/*
+ * In a tenant's server block the page shows that tenant only; in a server
+ * block of the operator's (no tenant) it shows every tenant of the node.
+ */
+
+ngx_int_t
+ngx_http_clinic_status_handler(ngx_http_request_t *r)
+{
+    size_t                        size;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    i;
+    ngx_chain_t                   out;
+    ngx_http_clinic_stats_t      *st;
+    ngx_http_clinic_srv_conf_t   *cscf, **tenants;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    if (cmcf->stats_zone == NULL || cmcf->stats_zone->data == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    st = cmcf->stats_zone->data;
+
+    size = 4096
+           + st->nredis * (2048 + 16 * 256)
+           + st->ntenants * (4096 + NGX_HTTP_CLINIC_HANDLERS
+                                    * NGX_HTTP_CLINIC_CLASSES * 128);
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_http_clinic_status_redis(b->last, cmcf, st);
+
+    b->last = ngx_cpymem(b->last,
+        "# HELP clinic_requests_total Requests answered by the module.\n"
+        "# TYPE clinic_requests_total counter\n"
+        "# HELP clinic_cache_total Article responses by cache layer.\n"
+        "# TYPE clinic_cache_total counter\n"
+        "# HELP clinic_renders_total Articles rendered from the folder.\n"
+        "# TYPE clinic_renders_total counter\n"
+        "# HELP clinic_submissions_total Contact submissions by outcome.\n"
+        "# TYPE clinic_submissions_total counter\n",
+        sizeof("# HELP clinic_requests_total Requests answered by the module.\n"
+        "# TYPE clinic_requests_total counter\n"
+        "# HELP clinic_cache_total Article responses by cache layer.\n"
+        "# TYPE clinic_cache_total counter\n"
+        "# HELP clinic_renders_total Articles rendered from the folder.\n"
+        "# TYPE clinic_renders_total counter\n"
+        "# HELP clinic_submissions_total Contact submissions by outcome.\n"
+        "# TYPE clinic_submissions_total counter\n") - 1);
+
+    if (cscf->is_tenant) {
+        b->last = ngx_http_clinic_status_tenant(b->last, cscf, st);
+
+    } else {
+        tenants = cmcf->tenants.elts;
+
+        for (i = 0; i < cmcf->tenants.nelts; i++) {
+            b->last = ngx_http_clinic_status_tenant(b->last, tenants[i], st);
+        }
+    }
+
+    b->last = ngx_sprintf(b->last,
+                          "# HELP clinic_spool_depth Submissions waiting in "
+                          "the spool for Redis.\n"
+                          "# TYPE clinic_spool_depth gauge\n"
+                          "clinic_spool_depth %uA\n"
+                          "# TYPE clinic_spool_replayed_total counter\n"
+                          "clinic_spool_replayed_total %uA\n",
+                          st->hdr->spool_depth, st->hdr->spool_replayed);
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static u_char *
+ngx_http_clinic_status_redis(u_char *p, ngx_http_clinic_main_conf_t *cmcf,
+    ngx_http_clinic_stats_t *st)
+{
+    ngx_uint_t                          i, j, n;
+    ngx_http_clinic_redis_stats_t      *s;
+    ngx_http_clinic_redis_endpoint_t  **eps;
+
+    static const char  *names[] = {
+        "clinic_redis_commands_total",
+        "clinic_redis_errors_total",
+        "clinic_redis_timeouts_total",
+        "clinic_redis_reconnects_total"
+    };
+
+    eps = cmcf->endpoints.elts;
+
+    p = ngx_sprintf(p, "# HELP clinic_redis_up 1 while the endpoint answers, "
+                    "0 while requests fail fast.\n"
+                    "# TYPE clinic_redis_up gauge\n");
+
+    for (i = 0; i < st->nredis; i++) {
+        p = ngx_sprintf(p, "clinic_redis_up{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, &eps[i]->name);
+        p = ngx_sprintf(p, "\"} %uA\n", st->redis[i].up);
+    }
+
+    for (j = 0; j < NGX_HTTP_CLINIC_STAT_REDIS_LAST; j++) {
+        p = ngx_sprintf(p, "# TYPE %s counter\n", names[j]);
+
+        for (i = 0; i < st->nredis; i++) {
+            p = ngx_sprintf(p, "%s{endpoint=\"", names[j]);
+            p = ngx_http_clinic_status_label(p, &eps[i]->name);
+            p = ngx_sprintf(p, "\"} %uA\n", st->redis[i].counter[j]);
+        }
+    }
+
+    p = ngx_sprintf(p, "# HELP clinic_redis_latency_seconds Time from "
+                    "queueing a command to its reply.\n"
+                    "# TYPE clinic_redis_latency_seconds histogram\n");
+
+    for (i = 0; i < st->nredis; i++) {
+        s = &st->redis[i];
+        n = 0;
+
+        for (j = 0; j < NGX_HTTP_CLINIC_LATENCY_BUCKETS; j++) {
+            n += s->bucket[j];
+            p = ngx_sprintf(p, "clinic_redis_latency_seconds_bucket"
+                            "{endpoint=\"");
+            p = ngx_http_clinic_status_label(p, &eps[i]->name);
+            p = ngx_sprintf(p, "\",le=\"%.4f\"} %ui\n",
+                            ngx_http_clinic_latency_le[j], n);
+        }
+
+        p = ngx_sprintf(p, "clinic_redis_latency_seconds_bucket"
+                        "{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, &eps[i]->name);
+        p = ngx_sprintf(p, "\",le=\"+Inf\"} %uA\n",
+                        s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS]);
+
+        p = ngx_sprintf(p, "clinic_redis_latency_seconds_sum{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, &eps[i]->name);
+        p = ngx_sprintf(p, "\"} %uA.%06uA\n", s->latency_us / 1000000,
+                        s->latency_us % 1000000);
+
+        p = ngx_sprintf(p, "clinic_redis_latency_seconds_count{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, &eps[i]->name);
+        p = ngx_sprintf(p, "\"} %uA\n",
+                        s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS]);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_clinic_status_tenant(u_char *p, ngx_http_clinic_srv_conf_t *cscf,
+    ngx_http_clinic_stats_t *st)
+{
+    ngx_uint_t                       h, c;
+    ngx_http_clinic_tenant_stats_t  *t;
+
+    static const char  *layers[] = { "hit", "redis", "miss", "stale" };
+    static const char  *outcomes[] = {
+        "stored", "spooled", "rejected", "spam", "limited"
+    };
+
+    if (cscf->index >= st->ntenants) {
+        return p;
+    }
+
+    t = &st->tenant[cscf->index];
+
+    for (h = 1; h < NGX_HTTP_CLINIC_HANDLERS; h++) {
+        for (c = 0; c < NGX_HTTP_CLINIC_CLASSES; c++) {
+            if (t->requests[h][c] == 0) {
+                continue;
+            }
+
+            p = ngx_sprintf(p, "clinic_requests_total{tenant=\"%V\","
+                            "handler=\"%s\",code=\"%uixx\"} %uA\n",
+                            &cscf->tenant, ngx_http_clinic_handler_names[h],
+                            c + 1, t->requests[h][c]);
+        }
+    }
+
+    for (c = 0; c < 4; c++) {
+        p = ngx_sprintf(p, "clinic_cache_total{tenant=\"%V\",layer=\"%s\"} "
+                        "%uA\n", &cscf->tenant, layers[c],
+                        t->counter[NGX_HTTP_CLINIC_T_CACHE_HIT + c]);
+    }
+
+    p = ngx_sprintf(p, "clinic_renders_total{tenant=\"%V\"} %uA\n",
+                    &cscf->tenant, t->counter[NGX_HTTP_CLINIC_T_RENDERS]);
+
+    for (c = 0; c < 5; c++) {
+        p = ngx_sprintf(p, "clinic_submissions_total{tenant=\"%V\","
+                        "outcome=\"%s\"} %uA\n", &cscf->tenant, outcomes[c],
+                        t->counter[NGX_HTTP_CLINIC_T_STORED + c]);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_clinic_status_label(u_char *p, ngx_str_t *value)
+{
+    size_t  i;
+
+    /* label values escape backslash, double quote and newline */
+
+    for (i = 0; i < value->len && i < 200; i++) {
+        switch (value->data[i]) {
+        case '\\':
+        case '"':
+            *p++ = '\\';
+            *p++ = value->data[i];
+            break;
+        case '\n':
+            *p++ = '\\';
+            *p++ = 'n';
+            break;
+        default:
+            *p++ = value->data[i];
+        }
+    }
+
+    return p;
+}

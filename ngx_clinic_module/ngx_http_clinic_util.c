@@ -1,0 +1,212 @@
+
+/*
+ * Small helpers shared by the handlers: JSON answers, tenant keys,
+ * client abort detection and constant-time token comparison.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_http_clinic_module.h"
+
+
+static void ngx_http_clinic_json_cleanup(void *data);
+
+
+/* sends json (a json_t *) and releases it with the request's pool */
+
+ngx_int_t
+ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    void *json)
+{
+    char                *text;
+    size_t               len;
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_chain_t          out;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        json_decref(json);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_clinic_json_cleanup;
+    cln->data = json;
+
+    text = json_dumps(json, JSON_COMPACT);
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(text);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        free(text);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, text, len);
+    *b->last++ = '\n';
+    free(text);
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "application/json; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (status == NGX_HTTP_NO_CONTENT) {
+        r->header_only = 1;
+        r->headers_out.content_length_n = -1;
+        ngx_str_null(&r->headers_out.content_type);
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static void
+ngx_http_clinic_json_cleanup(void *data)
+{
+    json_decref(data);
+}
+
+
+/* {"error":{"status":N,"message":"..."}}; message is ours, never input */
+
+ngx_int_t
+ngx_http_clinic_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *message)
+{
+    json_t  *json;
+
+    json = json_pack("{s:{s:i,s:s}}", "error", "status", (int) status,
+                     "message", message);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clinic_send_json(r, status, json);
+}
+
+
+/* "clinic:{T}:" suffix [extra] */
+
+ngx_int_t
+ngx_http_clinic_key(ngx_pool_t *pool, ngx_http_clinic_srv_conf_t *cscf,
+    const char *suffix, ngx_str_t *extra, ngx_str_t *key)
+{
+    size_t   len;
+    u_char  *p;
+
+    len = cscf->key_prefix.len + ngx_strlen(suffix)
+          + (extra ? extra->len : 0);
+
+    key->data = ngx_pnalloc(pool, len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key->data, cscf->key_prefix.data, cscf->key_prefix.len);
+    p = ngx_cpymem(p, suffix, ngx_strlen(suffix));
+
+    if (extra) {
+        p = ngx_cpymem(p, extra->data, extra->len);
+    }
+
+    key->len = p - key->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A read event handler for requests that wait on Redis: when the client
+ * goes away the request is finalized, and its pool cleanup detaches the
+ * Redis operation so the late reply is dropped.
+ */
+
+void
+ngx_http_clinic_check_broken(ngx_http_request_t *r)
+{
+    int                n;
+    char               buf[1];
+    ngx_err_t          err;
+    ngx_event_t       *rev;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+    rev = c->read;
+
+    if (c->error) {
+        return;
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return;
+    }
+#endif
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+    err = ngx_socket_errno;
+
+    if (n > 0) {
+        /* pipelined data: leave it for later */
+        if ((ngx_event_flags & NGX_USE_LEVEL_EVENT) && rev->active) {
+            (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+        }
+
+        return;
+    }
+
+    if (n == -1 && err == NGX_EAGAIN) {
+        return;
+    }
+
+    rev->eof = 1;
+    c->error = 1;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, err,
+                  "clinic: client closed the connection while waiting "
+                  "for redis");
+
+    ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+}
+
+
+/* compares in time that depends on the secret's length only */
+
+ngx_int_t
+ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given, size_t len)
+{
+    size_t      i;
+    ngx_uint_t  diff;
+
+    diff = (secret->len != len);
+
+    for (i = 0; i < secret->len; i++) {
+        diff |= secret->data[i] ^ (i < len ? given[i] : 0);
+    }
+
+    return diff == 0;
+}
