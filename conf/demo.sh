@@ -1,0 +1,58 @@
+#!/bin/bash
+# make demo / make demo-stop: a local Redis on a unix socket and nginx with
+# conf/demo.conf, both run from the repository root and kept in demo/run/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+run=demo/run
+
+stop() {
+    if [ -f $run/nginx.pid ]; then
+        kill -QUIT "$(cat $run/nginx.pid)" 2>/dev/null || true
+    fi
+    if [ -f $run/redis.pid ]; then
+        kill "$(cat $run/redis.pid)" 2>/dev/null || true
+    fi
+    for _ in $(seq 50); do
+        [ -e $run/nginx.pid ] || [ -e $run/redis.sock ] || break
+        sleep 0.1
+    done
+    rm -f $run/nginx.pid $run/redis.pid
+}
+
+case "${1:-start}" in
+start)
+    stop
+    mkdir -p $run/spool
+    redis-server --unixsocket "$root/$run/redis.sock" --unixsocketperm 700 \
+        --port 0 --dir "$root/$run" --save 60 1 --appendonly yes \
+        --daemonize yes --pidfile "$root/$run/redis.pid" \
+        --logfile "$root/$run/redis.log"
+    for _ in $(seq 50); do [ -S $run/redis.sock ] && break; sleep 0.1; done
+    /usr/sbin/nginx -p "$root/" -c conf/demo.conf -t -q
+    /usr/sbin/nginx -p "$root/" -c conf/demo.conf
+    cat <<END
+
+The demo is running: two clinics on http://127.0.0.1:8080 (by name), one
+Redis on $run/redis.sock.  Logs are in $run/.
+
+  curl http://northside.localhost:8080/treatments/
+  curl http://northside.localhost:8080/treatments/joint-manipulation
+  curl http://harbour.localhost:8080/massage/deep-tissue-massage
+  curl http://northside.localhost:8080/api/articles
+  curl -H "Authorization: Bearer \$(cat demo/northside.token)" \\
+       http://northside.localhost:8080/admin/submissions
+  curl http://status.localhost:8081/status
+
+Stop it with: make demo-stop
+END
+    ;;
+stop)
+    stop
+    echo "demo stopped"
+    ;;
+*)
+    echo "usage: $0 start|stop" >&2
+    exit 2
+    ;;
+esac
