@@ -80,7 +80,8 @@ fuzz: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(PURE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_clinic_module \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -Ingx_clinic_module \
 	    -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
 
 test: $(MODULE) unit

@@ -98,9 +98,9 @@ ngx_http_clinic_admin_handler(ngx_http_request_t *r)
         return ngx_http_clinic_admin_submissions(r, cscf, &id);
     }
 
-    if (path.len >= 5
-        && (ngx_strncmp(path.data, "purge", 5) == 0
-            || ngx_strncmp(path.data, "lint", 4) == 0))
+    if ((path.len == 4 && ngx_strncmp(path.data, "lint", 4) == 0)
+        || (path.len >= 5 && ngx_strncmp(path.data, "purge", 5) == 0
+            && (path.len == 5 || path.data[5] == '/')))
     {
         return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
                                           "not implemented yet");
@@ -160,8 +160,7 @@ ngx_http_clinic_admin_submissions(ngx_http_request_t *r,
 
     if (id->len == 0) {
         if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-            return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_ALLOWED,
-                                              "use GET");
+            return ngx_http_clinic_not_allowed(r, "GET, HEAD");
         }
 
         ctx->action = NGX_HTTP_CLINIC_ADMIN_LIST;
@@ -236,8 +235,7 @@ ngx_http_clinic_admin_submissions(ngx_http_request_t *r,
             argc = 3;
 
         } else {
-            return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_ALLOWED,
-                                              "use GET or DELETE");
+            return ngx_http_clinic_not_allowed(r, "GET, HEAD, DELETE");
         }
 
         argv[1] = (const char *) key.data;

@@ -63,9 +63,12 @@ static ngx_int_t ngx_http_clinic_parse_rate(ngx_str_t *value,
     ngx_http_clinic_limit_t *limit);
 static ngx_int_t ngx_http_clinic_valid_field_name(ngx_str_t *name);
 static ngx_int_t ngx_http_clinic_pending_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
+    u_char *buf, ssize_t n, ngx_str_t *value, size_t min);
 
 
 #define NGX_HTTP_CLINIC_TOKEN_MIN   16
+#define NGX_HTTP_CLINIC_SECRET_MAX  512
 
 
 static ngx_conf_enum_t  ngx_http_clinic_field_types[] = {
@@ -508,14 +511,20 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clinic_loc_conf_t *prev = parent;
     ngx_http_clinic_loc_conf_t *conf = child;
 
-    ngx_http_clinic_srv_conf_t  *cscf;
+    ngx_uint_t                     i;
+    ngx_http_clinic_srv_conf_t    *cscf;
+    ngx_http_clinic_field_conf_t  *f;
 
     ngx_conf_merge_str_value(conf->content, prev->content, "");
     ngx_conf_merge_str_value(conf->template_file, prev->template_file, "");
     ngx_conf_merge_sec_value(conf->cache_ttl, prev->cache_ttl, 3600);
     ngx_conf_merge_ptr_value(conf->fields, prev->fields, NULL);
     ngx_conf_merge_str_value(conf->redirect, prev->redirect, "");
-    ngx_conf_merge_str_value(conf->honeypot, prev->honeypot, "");
+    if (conf->honeypot.data == NULL) {
+        conf->honeypot = prev->honeypot;
+        conf->honeypot_file = prev->honeypot_file;
+        conf->honeypot_line = prev->honeypot_line;
+    }
     ngx_conf_merge_sec_value(conf->retention, prev->retention, 0);
 
     if (conf->limit_client.count == NGX_CONF_UNSET_UINT) {
@@ -547,6 +556,24 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                       "\"clinic_content\" in their server or location "
                       "in %V:%ui", &conf->handler_file, conf->handler_line);
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->honeypot.len && conf->fields) {
+        f = conf->fields->elts;
+
+        for (i = 0; i < conf->fields->nelts; i++) {
+            if (f[i].name.len == conf->honeypot.len
+                && ngx_strncmp(f[i].name.data, conf->honeypot.data,
+                               conf->honeypot.len) == 0)
+            {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "honeypot \"%V\" is also a declared "
+                              "clinic_contact_field in %V:%ui",
+                              &conf->honeypot, &conf->honeypot_file,
+                              conf->honeypot_line);
+                return NGX_CONF_ERROR;
+            }
+        }
     }
 
     if (conf->handler == NGX_HTTP_CLINIC_ADMIN) {
@@ -1173,6 +1200,8 @@ ngx_http_clinic_honeypot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->honeypot = value[1];
+    clcf->honeypot_file = cf->conf_file->file.name;
+    clcf->honeypot_line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -1366,11 +1395,11 @@ ngx_int_t
 ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t *value, size_t min)
 {
-    size_t           i;
     ssize_t          n;
     ngx_fd_t         fd;
+    ngx_int_t        rc;
     ngx_str_t        path;
-    u_char           buf[512];
+    u_char           buf[NGX_HTTP_CLINIC_SECRET_MAX];
 
     path = *name;
 
@@ -1394,6 +1423,20 @@ ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
         return NGX_ERROR;
     }
 
+    rc = ngx_http_clinic_copy_secret(cf, &path, buf, n, value, min);
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path, u_char *buf,
+    ssize_t n, ngx_str_t *value, size_t min)
+{
+    size_t  i;
+
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
                      || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
     {
@@ -1404,15 +1447,15 @@ ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
         if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "secret file \"%V\" must hold one line of "
-                               "printable characters", &path);
+                               "printable characters", path);
             return NGX_ERROR;
         }
     }
 
-    if ((size_t) n < min || n == (ssize_t) sizeof(buf)) {
+    if ((size_t) n < min || n >= NGX_HTTP_CLINIC_SECRET_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "secret in \"%V\" must be %uz to %uz characters",
-                           &path, min, sizeof(buf) - 1);
+                           path, min, (size_t) NGX_HTTP_CLINIC_SECRET_MAX - 1);
         return NGX_ERROR;
     }
 
@@ -1423,8 +1466,6 @@ ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
 
     ngx_memcpy(value->data, buf, n);
     value->len = n;
-
-    ngx_explicit_memzero(buf, sizeof(buf));
 
     return NGX_OK;
 }

@@ -94,6 +94,8 @@ typedef struct {
     ngx_array_t                     *fields;     /* field_conf_t */
     ngx_str_t                        redirect;
     ngx_str_t                        honeypot;
+    ngx_str_t                        honeypot_file;
+    ngx_uint_t                       honeypot_line;
     ngx_http_clinic_limit_t          limit_client;
     ngx_http_clinic_limit_t          limit_tenant;
     time_t                           retention;
@@ -113,6 +115,8 @@ ngx_int_t ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
     void *json);
 ngx_int_t ngx_http_clinic_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *message);
+ngx_int_t ngx_http_clinic_not_allowed(ngx_http_request_t *r,
+    const char *allow);
 ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
     ngx_http_clinic_srv_conf_t *cscf, const char *suffix, ngx_str_t *extra,
     ngx_str_t *key);

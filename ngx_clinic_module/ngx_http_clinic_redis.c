@@ -133,6 +133,20 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
 
     ep->name = *addr;
     ep->addr = u.addrs[0];
+
+    /* two endpoints on one address differ in db, timeout or credentials */
+
+    ep->label.data = ngx_pnalloc(cf->pool, addr->len + 64);
+    if (ep->label.data == NULL) {
+        return NULL;
+    }
+
+    ep->label.len = ngx_sprintf(ep->label.data, "%V%s%s%i%s%M%s", addr,
+                                db ? " " : "", db ? "db=" : "", db,
+                                timeout != NGX_HTTP_CLINIC_REDIS_TIMEOUT
+                                ? " timeout=" : "", timeout,
+                                password_file->len ? " auth" : "")
+                    - ep->label.data;
     ep->timeout = timeout;
     ep->db = db;
     ep->password_file = *password_file;
@@ -464,7 +478,8 @@ ngx_http_clinic_redis_connect(ngx_http_clinic_redis_endpoint_t *ep)
     pc.name = &ep->name;
     pc.get = ngx_event_get_peer;
     pc.log = ep->log;
-    pc.log_error = NGX_ERROR_ERR;
+    /* the outage itself is logged once, by ngx_http_clinic_redis_fail() */
+    pc.log_error = NGX_ERROR_INFO;
 
     ep->reader = redisReaderCreate();
     if (ep->reader == NULL) {
@@ -492,6 +507,7 @@ ngx_http_clinic_redis_connect(ngx_http_clinic_redis_endpoint_t *ep)
     c->write->log = ep->log;
     c->read->handler = ngx_http_clinic_redis_read_handler;
     c->write->handler = ngx_http_clinic_redis_write_handler;
+    c->log_error = NGX_ERROR_INFO;
 
     ep->conn = c;
     ep->connected = 0;
@@ -688,7 +704,7 @@ ngx_http_clinic_redis_test_connect(ngx_connection_t *c)
     }
 
     if (err) {
-        ngx_log_error(NGX_LOG_ERR, c->log, err,
+        ngx_log_error(NGX_LOG_INFO, c->log, err,
                       "clinic: connect() to redis failed");
         return NGX_ERROR;
     }

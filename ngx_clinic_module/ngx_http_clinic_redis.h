@@ -30,6 +30,7 @@ typedef void (*ngx_http_clinic_redis_handler_pt)(void *data,
 
 struct ngx_http_clinic_redis_endpoint_s {
     ngx_str_t                        name;       /* as configured */
+    ngx_str_t                        label;      /* unique, for metrics */
     ngx_addr_t                       addr;
     ngx_msec_t                       timeout;
     ngx_str_t                        password;

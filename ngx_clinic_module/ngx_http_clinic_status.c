@@ -15,11 +15,13 @@
 
 static ngx_int_t ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static u_char *ngx_http_clinic_status_redis(u_char *p,
+static u_char *ngx_http_clinic_status_redis(u_char *p, u_char *end,
     ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st);
-static u_char *ngx_http_clinic_status_tenant(u_char *p,
-    ngx_http_clinic_srv_conf_t *cscf, ngx_http_clinic_stats_t *st);
-static u_char *ngx_http_clinic_status_label(u_char *p, ngx_str_t *value);
+static u_char *ngx_http_clinic_status_tenants(u_char *p, u_char *end,
+    ngx_http_clinic_srv_conf_t **tenants, ngx_uint_t n,
+    ngx_http_clinic_stats_t *st);
+static u_char *ngx_http_clinic_status_label(u_char *p, u_char *end,
+    ngx_str_t *value);
 
 
 static const double  ngx_http_clinic_latency_le[] = {
@@ -62,12 +64,13 @@ ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
     tenants = cmcf->tenants.elts;
     for (i = 0; i < st->ntenants; i++) {
         ngx_crc32_update(&crc, tenants[i]->tenant.data,
-                         tenants[i]->tenant.len + 1);
+                         tenants[i]->tenant.len);
+        ngx_crc32_update(&crc, (u_char *) "\n", 1);
     }
 
     eps = cmcf->endpoints.elts;
     for (i = 0; i < st->nredis; i++) {
-        ngx_crc32_update(&crc, eps[i]->name.data, eps[i]->name.len);
+        ngx_crc32_update(&crc, eps[i]->label.data, eps[i]->label.len);
         ngx_crc32_update(&crc, (u_char *) "\n", 1);
     }
 
@@ -262,14 +265,14 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
     size_t                        size;
     ngx_int_t                     rc;
     ngx_buf_t                    *b;
-    ngx_uint_t                    i;
+    ngx_uint_t                    n;
     ngx_chain_t                   out;
     ngx_http_clinic_stats_t      *st;
     ngx_http_clinic_srv_conf_t   *cscf, **tenants;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
+        return ngx_http_clinic_not_allowed(r, "GET, HEAD");
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -286,55 +289,42 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
 
     st = cmcf->stats_zone->data;
 
-    size = 4096
-           + st->nredis * (2048 + 16 * 256)
-           + st->ntenants * (4096 + NGX_HTTP_CLINIC_HANDLERS
-                                    * NGX_HTTP_CLINIC_CLASSES * 128);
+    if (cscf->is_tenant) {
+        tenants = &cscf;
+        n = 1;
+
+    } else {
+        tenants = cmcf->tenants.elts;
+        n = cmcf->tenants.nelts;
+    }
+
+    /* generous; every write below is bounded by b->end all the same */
+
+    size = 8192 + st->nredis * 8192 + n * 4096;
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_http_clinic_status_redis(b->last, cmcf, st);
+    b->last = ngx_http_clinic_status_redis(b->last, b->end, cmcf, st);
+    b->last = ngx_http_clinic_status_tenants(b->last, b->end, tenants, n, st);
 
-    b->last = ngx_cpymem(b->last,
-        "# HELP clinic_requests_total Requests answered by the module.\n"
-        "# TYPE clinic_requests_total counter\n"
-        "# HELP clinic_cache_total Article responses by cache layer.\n"
-        "# TYPE clinic_cache_total counter\n"
-        "# HELP clinic_renders_total Articles rendered from the folder.\n"
-        "# TYPE clinic_renders_total counter\n"
-        "# HELP clinic_submissions_total Contact submissions by outcome.\n"
-        "# TYPE clinic_submissions_total counter\n",
-        sizeof("# HELP clinic_requests_total Requests answered by the module.\n"
-        "# TYPE clinic_requests_total counter\n"
-        "# HELP clinic_cache_total Article responses by cache layer.\n"
-        "# TYPE clinic_cache_total counter\n"
-        "# HELP clinic_renders_total Articles rendered from the folder.\n"
-        "# TYPE clinic_renders_total counter\n"
-        "# HELP clinic_submissions_total Contact submissions by outcome.\n"
-        "# TYPE clinic_submissions_total counter\n") - 1);
-
-    if (cscf->is_tenant) {
-        b->last = ngx_http_clinic_status_tenant(b->last, cscf, st);
-
-    } else {
-        tenants = cmcf->tenants.elts;
-
-        for (i = 0; i < cmcf->tenants.nelts; i++) {
-            b->last = ngx_http_clinic_status_tenant(b->last, tenants[i], st);
-        }
-    }
-
-    b->last = ngx_sprintf(b->last,
-                          "# HELP clinic_spool_depth Submissions waiting in "
-                          "the spool for Redis.\n"
-                          "# TYPE clinic_spool_depth gauge\n"
-                          "clinic_spool_depth %uA\n"
-                          "# TYPE clinic_spool_replayed_total counter\n"
-                          "clinic_spool_replayed_total %uA\n",
-                          st->hdr->spool_depth, st->hdr->spool_replayed);
+    b->last = ngx_slprintf(b->last, b->end,
+                           "# HELP clinic_spool_depth Submissions waiting in "
+                           "the spool for Redis.\n"
+                           "# TYPE clinic_spool_depth gauge\n"
+                           "clinic_spool_depth %uA\n"
+                           "# HELP clinic_spool_replayed_total Spooled "
+                           "submissions written to Redis.\n"
+                           "# TYPE clinic_spool_replayed_total counter\n"
+                           "clinic_spool_replayed_total %uA\n"
+                           "# HELP clinic_spool_errors_total Spool writes "
+                           "or replays that failed.\n"
+                           "# TYPE clinic_spool_errors_total counter\n"
+                           "clinic_spool_errors_total %uA\n",
+                           st->hdr->spool_depth, st->hdr->spool_replayed,
+                           st->hdr->spool_errors);
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = b->last - b->pos;
@@ -359,8 +349,8 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
 
 
 static u_char *
-ngx_http_clinic_status_redis(u_char *p, ngx_http_clinic_main_conf_t *cmcf,
-    ngx_http_clinic_stats_t *st)
+ngx_http_clinic_status_redis(u_char *p, u_char *end,
+    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st)
 {
     ngx_uint_t                          i, j, n;
     ngx_http_clinic_redis_stats_t      *s;
@@ -373,31 +363,39 @@ ngx_http_clinic_status_redis(u_char *p, ngx_http_clinic_main_conf_t *cmcf,
         "clinic_redis_reconnects_total"
     };
 
+    static const char  *help[] = {
+        "Replies received.",
+        "Error replies and failed connections.",
+        "Commands that waited out their timeout.",
+        "Connection attempts after a failure."
+    };
+
     eps = cmcf->endpoints.elts;
 
-    p = ngx_sprintf(p, "# HELP clinic_redis_up 1 while the endpoint answers, "
-                    "0 while requests fail fast.\n"
-                    "# TYPE clinic_redis_up gauge\n");
+    p = ngx_slprintf(p, end, "# HELP clinic_redis_up 1 while the endpoint "
+                     "answers, 0 while requests fail fast.\n"
+                     "# TYPE clinic_redis_up gauge\n");
 
     for (i = 0; i < st->nredis; i++) {
-        p = ngx_sprintf(p, "clinic_redis_up{endpoint=\"");
-        p = ngx_http_clinic_status_label(p, &eps[i]->name);
-        p = ngx_sprintf(p, "\"} %uA\n", st->redis[i].up);
+        p = ngx_slprintf(p, end, "clinic_redis_up{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+        p = ngx_slprintf(p, end, "\"} %uA\n", st->redis[i].up);
     }
 
     for (j = 0; j < NGX_HTTP_CLINIC_STAT_REDIS_LAST; j++) {
-        p = ngx_sprintf(p, "# TYPE %s counter\n", names[j]);
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n",
+                         names[j], help[j], names[j]);
 
         for (i = 0; i < st->nredis; i++) {
-            p = ngx_sprintf(p, "%s{endpoint=\"", names[j]);
-            p = ngx_http_clinic_status_label(p, &eps[i]->name);
-            p = ngx_sprintf(p, "\"} %uA\n", st->redis[i].counter[j]);
+            p = ngx_slprintf(p, end, "%s{endpoint=\"", names[j]);
+            p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+            p = ngx_slprintf(p, end, "\"} %uA\n", st->redis[i].counter[j]);
         }
     }
 
-    p = ngx_sprintf(p, "# HELP clinic_redis_latency_seconds Time from "
-                    "queueing a command to its reply.\n"
-                    "# TYPE clinic_redis_latency_seconds histogram\n");
+    p = ngx_slprintf(p, end, "# HELP clinic_redis_latency_seconds Time from "
+                     "queueing a command to its reply.\n"
+                     "# TYPE clinic_redis_latency_seconds histogram\n");
 
     for (i = 0; i < st->nredis; i++) {
         s = &st->redis[i];
@@ -405,39 +403,44 @@ ngx_http_clinic_status_redis(u_char *p, ngx_http_clinic_main_conf_t *cmcf,
 
         for (j = 0; j < NGX_HTTP_CLINIC_LATENCY_BUCKETS; j++) {
             n += s->bucket[j];
-            p = ngx_sprintf(p, "clinic_redis_latency_seconds_bucket"
-                            "{endpoint=\"");
-            p = ngx_http_clinic_status_label(p, &eps[i]->name);
-            p = ngx_sprintf(p, "\",le=\"%.4f\"} %ui\n",
-                            ngx_http_clinic_latency_le[j], n);
+            p = ngx_slprintf(p, end, "clinic_redis_latency_seconds_bucket"
+                             "{endpoint=\"");
+            p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+            p = ngx_slprintf(p, end, "\",le=\"%.4f\"} %ui\n",
+                             ngx_http_clinic_latency_le[j], n);
         }
 
-        p = ngx_sprintf(p, "clinic_redis_latency_seconds_bucket"
-                        "{endpoint=\"");
-        p = ngx_http_clinic_status_label(p, &eps[i]->name);
-        p = ngx_sprintf(p, "\",le=\"+Inf\"} %uA\n",
-                        s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS]);
+        p = ngx_slprintf(p, end, "clinic_redis_latency_seconds_bucket"
+                         "{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+        p = ngx_slprintf(p, end, "\",le=\"+Inf\"} %uA\n",
+                         s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS]);
 
-        p = ngx_sprintf(p, "clinic_redis_latency_seconds_sum{endpoint=\"");
-        p = ngx_http_clinic_status_label(p, &eps[i]->name);
-        p = ngx_sprintf(p, "\"} %uA.%06uA\n", s->latency_us / 1000000,
-                        s->latency_us % 1000000);
+        p = ngx_slprintf(p, end, "clinic_redis_latency_seconds_sum"
+                         "{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+        p = ngx_slprintf(p, end, "\"} %uA.%06uA\n", s->latency_us / 1000000,
+                         s->latency_us % 1000000);
 
-        p = ngx_sprintf(p, "clinic_redis_latency_seconds_count{endpoint=\"");
-        p = ngx_http_clinic_status_label(p, &eps[i]->name);
-        p = ngx_sprintf(p, "\"} %uA\n",
-                        s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS]);
+        p = ngx_slprintf(p, end, "clinic_redis_latency_seconds_count"
+                         "{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+        p = ngx_slprintf(p, end, "\"} %uA\n",
+                         s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS]);
     }
 
     return p;
 }
 
 
+/* each metric's lines stay together, as the text format asks */
+
 static u_char *
-ngx_http_clinic_status_tenant(u_char *p, ngx_http_clinic_srv_conf_t *cscf,
+ngx_http_clinic_status_tenants(u_char *p, u_char *end,
+    ngx_http_clinic_srv_conf_t **tenants, ngx_uint_t n,
     ngx_http_clinic_stats_t *st)
 {
-    ngx_uint_t                       h, c;
+    ngx_uint_t                       i, h, c;
     ngx_http_clinic_tenant_stats_t  *t;
 
     static const char  *layers[] = { "hit", "redis", "miss", "stale" };
@@ -445,38 +448,85 @@ ngx_http_clinic_status_tenant(u_char *p, ngx_http_clinic_srv_conf_t *cscf,
         "stored", "spooled", "rejected", "spam", "limited"
     };
 
-    if (cscf->index >= st->ntenants) {
-        return p;
-    }
+    p = ngx_slprintf(p, end, "# HELP clinic_requests_total Requests "
+                     "answered by the module.\n"
+                     "# TYPE clinic_requests_total counter\n");
 
-    t = &st->tenant[cscf->index];
+    for (i = 0; i < n; i++) {
+        if (tenants[i]->index >= st->ntenants) {
+            continue;
+        }
 
-    for (h = 1; h < NGX_HTTP_CLINIC_HANDLERS; h++) {
-        for (c = 0; c < NGX_HTTP_CLINIC_CLASSES; c++) {
-            if (t->requests[h][c] == 0) {
-                continue;
+        t = &st->tenant[tenants[i]->index];
+
+        for (h = 1; h < NGX_HTTP_CLINIC_HANDLERS; h++) {
+            for (c = 0; c < NGX_HTTP_CLINIC_CLASSES; c++) {
+                if (t->requests[h][c] == 0) {
+                    continue;
+                }
+
+                p = ngx_slprintf(p, end, "clinic_requests_total"
+                                 "{tenant=\"%V\",handler=\"%s\","
+                                 "code=\"%uixx\"} %uA\n",
+                                 &tenants[i]->tenant,
+                                 ngx_http_clinic_handler_names[h], c + 1,
+                                 t->requests[h][c]);
             }
-
-            p = ngx_sprintf(p, "clinic_requests_total{tenant=\"%V\","
-                            "handler=\"%s\",code=\"%uixx\"} %uA\n",
-                            &cscf->tenant, ngx_http_clinic_handler_names[h],
-                            c + 1, t->requests[h][c]);
         }
     }
 
-    for (c = 0; c < 4; c++) {
-        p = ngx_sprintf(p, "clinic_cache_total{tenant=\"%V\",layer=\"%s\"} "
-                        "%uA\n", &cscf->tenant, layers[c],
-                        t->counter[NGX_HTTP_CLINIC_T_CACHE_HIT + c]);
+    p = ngx_slprintf(p, end, "# HELP clinic_cache_total Article responses "
+                     "by cache layer.\n"
+                     "# TYPE clinic_cache_total counter\n");
+
+    for (i = 0; i < n; i++) {
+        if (tenants[i]->index >= st->ntenants) {
+            continue;
+        }
+
+        t = &st->tenant[tenants[i]->index];
+
+        for (c = 0; c < 4; c++) {
+            p = ngx_slprintf(p, end, "clinic_cache_total{tenant=\"%V\","
+                             "layer=\"%s\"} %uA\n", &tenants[i]->tenant,
+                             layers[c],
+                             t->counter[NGX_HTTP_CLINIC_T_CACHE_HIT + c]);
+        }
     }
 
-    p = ngx_sprintf(p, "clinic_renders_total{tenant=\"%V\"} %uA\n",
-                    &cscf->tenant, t->counter[NGX_HTTP_CLINIC_T_RENDERS]);
+    p = ngx_slprintf(p, end, "# HELP clinic_renders_total Articles rendered "
+                     "from the folder.\n"
+                     "# TYPE clinic_renders_total counter\n");
 
-    for (c = 0; c < 5; c++) {
-        p = ngx_sprintf(p, "clinic_submissions_total{tenant=\"%V\","
-                        "outcome=\"%s\"} %uA\n", &cscf->tenant, outcomes[c],
-                        t->counter[NGX_HTTP_CLINIC_T_STORED + c]);
+    for (i = 0; i < n; i++) {
+        if (tenants[i]->index >= st->ntenants) {
+            continue;
+        }
+
+        t = &st->tenant[tenants[i]->index];
+
+        p = ngx_slprintf(p, end, "clinic_renders_total{tenant=\"%V\"} %uA\n",
+                         &tenants[i]->tenant,
+                         t->counter[NGX_HTTP_CLINIC_T_RENDERS]);
+    }
+
+    p = ngx_slprintf(p, end, "# HELP clinic_submissions_total Contact "
+                     "submissions by outcome.\n"
+                     "# TYPE clinic_submissions_total counter\n");
+
+    for (i = 0; i < n; i++) {
+        if (tenants[i]->index >= st->ntenants) {
+            continue;
+        }
+
+        t = &st->tenant[tenants[i]->index];
+
+        for (c = 0; c < 5; c++) {
+            p = ngx_slprintf(p, end, "clinic_submissions_total"
+                             "{tenant=\"%V\",outcome=\"%s\"} %uA\n",
+                             &tenants[i]->tenant, outcomes[c],
+                             t->counter[NGX_HTTP_CLINIC_T_STORED + c]);
+        }
     }
 
     return p;
@@ -484,13 +534,13 @@ ngx_http_clinic_status_tenant(u_char *p, ngx_http_clinic_srv_conf_t *cscf,
 
 
 static u_char *
-ngx_http_clinic_status_label(u_char *p, ngx_str_t *value)
+ngx_http_clinic_status_label(u_char *p, u_char *end, ngx_str_t *value)
 {
     size_t  i;
 
     /* label values escape backslash, double quote and newline */
 
-    for (i = 0; i < value->len && i < 200; i++) {
+    for (i = 0; i < value->len && p + 2 < end; i++) {
         switch (value->data[i]) {
         case '\\':
         case '"':

@@ -109,6 +109,28 @@ ngx_http_clinic_send_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* 405 with the Allow header the status line promises */
+
+ngx_int_t
+ngx_http_clinic_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                      "method not allowed");
+}
+
+
 /* "clinic:{T}:" suffix [extra] */
 
 ngx_int_t

@@ -455,3 +455,13 @@ invalid clinic_contact_redirect "javascript:alert\(1\)": use a path starting wit
     clinic_contact_honeypot "web site";  # HERE
 --- emerg
 invalid honeypot field name "web site"
+
+
+
+=== TEST 37: a honeypot that is also a declared field
+--- config
+    clinic_contact_field website;
+    clinic_contact_honeypot website;  # HERE
+    location /contact { clinic_contact; }
+--- emerg
+honeypot "website" is also a declared clinic_contact_field
