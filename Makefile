@@ -56,7 +56,8 @@ $(NGX_BUILD)/objs/Makefile: config
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(SRCS) $(HDRS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_http_clinic_module.so $@
+	@# replaced, not rewritten: a running nginx keeps its mapping intact
+	cp $(NGX_BUILD)/objs/ngx_http_clinic_module.so $@.tmp && mv -f $@.tmp $@
 
 deps:
 	@if ! dpkg -s $(DEBS) >/dev/null 2>&1; then \

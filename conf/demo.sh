@@ -24,7 +24,9 @@ case "${1:-start}" in
 start)
     stop
     mkdir -p $run/spool
-    redis-server --unixsocket "$root/$run/redis.sock" --unixsocketperm 700 \
+    # workers run as an unprivileged user: let them write the spool
+    chmod 1777 $run/spool
+    redis-server --unixsocket "$root/$run/redis.sock" --unixsocketperm 777 \
         --port 0 --dir "$root/$run" --save 60 1 --appendonly yes \
         --daemonize yes --pidfile "$root/$run/redis.pid" \
         --logfile "$root/$run/redis.log"

@@ -15,6 +15,8 @@
 #include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_redis.h"
 #include "ngx_http_clinic_status.h"
+#include "ngx_http_clinic_cache.h"
+#include "ngx_http_clinic_content.h"
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
@@ -62,6 +64,10 @@ static char *ngx_http_clinic_admin_token_file(ngx_conf_t *cf,
 static ngx_int_t ngx_http_clinic_parse_rate(ngx_str_t *value,
     ngx_http_clinic_limit_t *limit);
 static ngx_int_t ngx_http_clinic_valid_field_name(ngx_str_t *name);
+static char *ngx_http_clinic_header_value(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_clinic_pending_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
     u_char *buf, ssize_t n, ngx_str_t *value, size_t min);
@@ -69,6 +75,11 @@ static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
 
 #define NGX_HTTP_CLINIC_TOKEN_MIN   16
 #define NGX_HTTP_CLINIC_SECRET_MAX  512
+
+
+static ngx_conf_num_bounds_t  ngx_http_clinic_revalidate_bounds = {
+    ngx_conf_check_num_bounds, 1, 3600000
+};
 
 
 static ngx_conf_enum_t  ngx_http_clinic_field_types[] = {
@@ -109,14 +120,49 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_clinic_content,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_clinic_loc_conf_t, content),
+      0,
       NULL },
 
     { ngx_string("clinic_template"),
       NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_clinic_template,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_clinic_loc_conf_t, template_file),
+      0,
+      NULL },
+
+    { ngx_string("clinic_revalidate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, revalidate),
+      &ngx_http_clinic_revalidate_bounds },
+
+    { ngx_string("clinic_cache_control"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_header_value,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, cache_control),
+      NULL },
+
+    { ngx_string("clinic_name"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_header_value,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, clinic_name),
+      NULL },
+
+    { ngx_string("clinic_base_url"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_base_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, base_url),
+      NULL },
+
+    { ngx_string("clinic_contact_url"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_header_value,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, contact_url),
       NULL },
 
     { ngx_string("clinic_cache_ttl"),
@@ -397,18 +443,51 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_clinic_tenant_name(ngx_conf_t *cf, ngx_http_clinic_srv_conf_t *conf)
 {
+    ngx_str_t                 *name;
+    ngx_uint_t                 i;
     ngx_http_server_name_t    *sn;
     ngx_http_core_srv_conf_t  *cscf;
 
     cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    sn = cscf->server_names.elts;
 
-    conf->server_names = &cscf->server_names;
+    /*
+     * nginx keeps server_names in the temporary pool, gone after start:
+     * the names pages and Origin checks need are copied, regexes left out
+     */
+
+    conf->server_names = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+    if (conf->server_names == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < cscf->server_names.nelts; i++) {
+#if (NGX_PCRE)
+        if (sn[i].regex) {
+            continue;
+        }
+#endif
+        if (sn[i].name.len == 0) {
+            continue;
+        }
+
+        name = ngx_array_push(conf->server_names);
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        name->len = sn[i].name.len;
+        name->data = ngx_pnalloc(cf->pool, name->len);
+        if (name->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_strlow(name->data, sn[i].name.data, name->len);
+    }
 
     if (conf->tenant.len) {
         return NGX_OK;
     }
-
-    sn = cscf->server_names.elts;
 
     if (cscf->server_names.nelts == 0
         || sn[0].name.len == 0
@@ -488,14 +567,20 @@ ngx_http_clinic_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->handler = NGX_HTTP_CLINIC_NONE;
-     *     conf->content = { 0, NULL };
-     *     conf->template_file = { 0, NULL };
+     *     conf->content_path = { 0, NULL };
+     *     conf->cache_control = { 0, NULL };
+     *     conf->clinic_name = { 0, NULL };
+     *     conf->base_url = { 0, NULL };
+     *     conf->contact_url = { 0, NULL };
      *     conf->redirect = { 0, NULL };
      *     conf->honeypot = { 0, NULL };
      *     conf->limit_set = 0;
      */
 
     conf->cache_ttl = NGX_CONF_UNSET;
+    conf->revalidate = NGX_CONF_UNSET_MSEC;
+    conf->content = NGX_CONF_UNSET_PTR;
+    conf->tpl = NGX_CONF_UNSET_PTR;
     conf->fields = NGX_CONF_UNSET_PTR;
     conf->retention = NGX_CONF_UNSET;
     conf->limit_client.count = NGX_CONF_UNSET_UINT;
@@ -515,9 +600,16 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clinic_srv_conf_t    *cscf;
     ngx_http_clinic_field_conf_t  *f;
 
-    ngx_conf_merge_str_value(conf->content, prev->content, "");
-    ngx_conf_merge_str_value(conf->template_file, prev->template_file, "");
+    ngx_conf_merge_ptr_value(conf->content, prev->content, NULL);
+    ngx_conf_merge_ptr_value(conf->tpl, prev->tpl, NULL);
     ngx_conf_merge_sec_value(conf->cache_ttl, prev->cache_ttl, 3600);
+    ngx_conf_merge_msec_value(conf->revalidate, prev->revalidate, 1000);
+    ngx_conf_merge_str_value(conf->cache_control, prev->cache_control,
+                             "public, no-cache");
+    ngx_conf_merge_str_value(conf->clinic_name, prev->clinic_name, "");
+    ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
+    ngx_conf_merge_str_value(conf->contact_url, prev->contact_url,
+                             "/contact");
     ngx_conf_merge_ptr_value(conf->fields, prev->fields, NULL);
     ngx_conf_merge_str_value(conf->redirect, prev->redirect, "");
     if (conf->honeypot.data == NULL) {
@@ -549,7 +641,7 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if ((conf->handler == NGX_HTTP_CLINIC_ARTICLES
          || conf->handler == NGX_HTTP_CLINIC_API)
-        && conf->content.len == 0)
+        && conf->content == NULL)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"clinic_articles\" and \"clinic_api\" need "
@@ -612,6 +704,18 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
 
     if (ngx_http_clinic_stats_init_conf(cf, ccmf) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (ccmf->cache_size == NGX_CONF_UNSET) {
+        ccmf->cache_size = 32 * 1024 * 1024;
+    }
+
+    if (ccmf->cache_size && ccmf->tenants.nelts) {
+        ccmf->cache_zone = ngx_http_clinic_cache_add_zone(cf,
+                                                          ccmf->cache_size);
+        if (ccmf->cache_zone == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -797,40 +901,47 @@ ngx_http_clinic_tenant(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_clinic_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    char             *rv;
-    ngx_str_t        *path;
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ngx_str_t        *value, path;
     ngx_file_info_t   fi;
 
-    rv = ngx_conf_set_str_slot(cf, cmd, conf);
-    if (rv != NGX_CONF_OK) {
-        return rv;
+    if (clcf->content != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
     }
 
-    path = (ngx_str_t *) ((char *) conf + cmd->offset);
+    value = cf->args->elts;
+    path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* the folder is opened here so that a typo fails nginx -t */
-
-    if (ngx_file_info(path->data, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "clinic_content folder \"%V\" cannot be opened",
-                           path);
-        return NGX_CONF_ERROR;
-    }
-
-    if (!ngx_is_dir(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "clinic_content \"%V\" is not a folder", path);
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     /* strip a trailing slash so paths are built one way */
 
-    while (path->len > 1 && path->data[path->len - 1] == '/') {
-        path->len--;
+    while (path.len > 1 && path.data[path.len - 1] == '/') {
+        path.data[--path.len] = '\0';
+    }
+
+    /* the folder is opened here so that a typo fails nginx -t */
+
+    if (ngx_file_info(path.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "clinic_content folder \"%V\" cannot be opened",
+                           &path);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_content \"%V\" is not a folder", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->content_path = path;
+    clcf->content = ngx_http_clinic_content_create(cf, &path);
+    if (clcf->content == NULL) {
+        return NGX_CONF_ERROR;
     }
 
     ngx_http_clinic_mark_tenant(cf);
@@ -842,29 +953,139 @@ ngx_http_clinic_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_clinic_template(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    char             *rv;
-    ngx_fd_t          fd;
-    ngx_str_t        *path;
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ssize_t            n;
+    ngx_fd_t           fd;
+    ngx_str_t         *value, path, text, err;
+    ngx_file_info_t    fi;
+
+    if (clcf->tpl != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* compiled here so that a broken template fails nginx -t */
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "clinic_template \"%V\" cannot be opened", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 1024 * 1024)
+    {
+        ngx_close_file(fd);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_template \"%V\" is not a file of at "
+                           "most 1 MB", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    text.len = ngx_file_size(&fi);
+    text.data = ngx_pnalloc(cf->temp_pool, text.len + 1);
+    if (text.data == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, text.data, text.len);
+    ngx_close_file(fd);
+
+    if (n != (ssize_t) text.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "clinic_template \"%V\" cannot be read", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_clinic_template_compile(cf->temp_pool, &text, &err)
+        == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_template \"%V\": %V", &path, &err);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->tpl = ngx_http_clinic_tpl_create(cf, &path);
+    if (clcf->tpl == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a value that goes into a header or a page: one line, no controls */
+
+static char *
+ngx_http_clinic_header_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char       *rv;
+    size_t      i;
+    ngx_str_t  *value;
 
     rv = ngx_conf_set_str_slot(cf, cmd, conf);
     if (rv != NGX_CONF_OK) {
         return rv;
     }
 
-    path = (ngx_str_t *) ((char *) conf + cmd->offset);
+    value = (ngx_str_t *) ((char *) conf + cmd->offset);
 
-    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] < 0x20 || value->data[i] == 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\": control characters "
+                               "are not allowed", value);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (value->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "empty value");
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "clinic_template \"%V\" cannot be opened", path);
-        return NGX_CONF_ERROR;
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char       *rv;
+    ngx_str_t  *value;
+
+    rv = ngx_http_clinic_header_value(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
-    ngx_close_file(fd);
+    value = (ngx_str_t *) ((char *) conf + cmd->offset);
+
+    while (value->len && value->data[value->len - 1] == '/') {
+        value->len--;
+    }
+
+    if (!((value->len > 7
+           && ngx_strncasecmp(value->data, (u_char *) "http://", 7) == 0)
+          || (value->len > 8
+              && ngx_strncasecmp(value->data, (u_char *) "https://", 8) == 0))
+        || ngx_strlchr(value->data, value->data + value->len, ' ')
+        || ngx_strlchr(value->data, value->data + value->len, '"'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid clinic_base_url \"%V\": use "
+                           "http(s)://host[:port]", value);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -918,6 +1139,7 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_clinic_loc_conf_t *clcf = conf;
 
     ngx_http_core_loc_conf_t     *core;
+    ngx_http_clinic_srv_conf_t   *cscf;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     if (clcf->handler != NGX_HTTP_CLINIC_NONE) {
@@ -944,6 +1166,22 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLINIC_ADMIN:
         core->handler = ngx_http_clinic_admin_handler;
+        break;
+
+    case NGX_HTTP_CLINIC_ARTICLES:
+        core->handler = ngx_http_clinic_articles_handler;
+
+        /* [LINK]s and API urls point into the first articles location */
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->articles_prefix.len == 0) {
+            cscf->articles_prefix = core->name;
+        }
+
+        break;
+
+    case NGX_HTTP_CLINIC_API:
+        core->handler = ngx_http_clinic_api_handler;
         break;
 
     default:

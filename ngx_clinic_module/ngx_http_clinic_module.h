@@ -21,6 +21,7 @@ typedef struct ngx_http_clinic_redis_endpoint_s  ngx_http_clinic_redis_endpoint_
 typedef struct ngx_http_clinic_stats_s  ngx_http_clinic_stats_t;
 
 
+
 typedef enum {
     NGX_HTTP_CLINIC_NONE = 0,
     NGX_HTTP_CLINIC_ARTICLES,
@@ -78,7 +79,8 @@ typedef struct {
     ngx_str_t                        conf_file;
     ngx_uint_t                       conf_line;
 
-    ngx_array_t                     *server_names; /* ngx_str_t */
+    ngx_array_t                     *server_names; /* ngx_str_t, lower */
+    ngx_str_t                        articles_prefix;
     unsigned                         is_tenant:1;
 } ngx_http_clinic_srv_conf_t;
 
@@ -87,9 +89,15 @@ typedef struct {
     ngx_uint_t                       handler;
     ngx_str_t                        handler_file;
     ngx_uint_t                       handler_line;
-    ngx_str_t                        content;
-    ngx_str_t                        template_file;
+    ngx_str_t                        content_path;
+    void                            *content;    /* clinic_content_t */
+    void                            *tpl;        /* clinic_tpl_t */
     time_t                           cache_ttl;
+    ngx_msec_t                       revalidate;
+    ngx_str_t                        cache_control;
+    ngx_str_t                        clinic_name;
+    ngx_str_t                        base_url;
+    ngx_str_t                        contact_url;
 
     ngx_array_t                     *fields;     /* field_conf_t */
     ngx_str_t                        redirect;
@@ -127,6 +135,8 @@ ngx_int_t ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given,
 /* handlers */
 ngx_int_t ngx_http_clinic_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_admin_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clinic_articles_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clinic_api_handler(ngx_http_request_t *r);
 
 /* ngx_http_clinic_status.c */
 ngx_int_t ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,

@@ -302,6 +302,11 @@ ngx_http_clinic_redis_send(ngx_http_clinic_redis_endpoint_t *ep,
         return NGX_ERROR;
     }
 
+    if (handler == NULL) {
+        /* fire and forget: the reply is counted and dropped */
+        op->done = 1;
+    }
+
     if (cln) {
         ref = cln->data;
         ref->op = op;

@@ -74,6 +74,7 @@ void ngx_http_clinic_redis_exit_process(ngx_array_t *endpoints);
  * if detached).  NGX_DECLINED: the endpoint is known to be down and the
  * handler will never run.  NGX_ERROR: out of memory.  When pool is given,
  * the operation is detached automatically when that pool is destroyed.
+ * handler may be NULL for a command whose reply nobody needs.
  */
 ngx_int_t ngx_http_clinic_redis_send(ngx_http_clinic_redis_endpoint_t *ep,
     ngx_pool_t *pool, int argc, const char **argv, const size_t *argvlen,

@@ -1,0 +1,544 @@
+
+/*
+ * libFuzzer target for the article parser: every input goes through meta()
+ * and render() as .txt and as .md, against a small fixed link index, and
+ * once more with an allocator that fails part way.  Memory comes from an
+ * arena freed after each input.
+ *
+ * Beyond "no crash, no leak, no UB" it checks what the parser promises,
+ * with code of its own rather than the parser's: every output string is
+ * NUL-terminated valid UTF-8; the HTML is well nested, uses only the tags
+ * and attributes the parser emits, escapes every "&", "<", ">" and quote,
+ * has no <h1>, and every href/src has no scheme or an allowed one.
+ *
+ *   make fuzz && build/fuzz/fuzz_article -max_total_time=120 CORPUS_DIR
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_clinic_article.h"
+
+
+#define fuzz_check(cond)                                                      \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "fuzz_article.c:%d: check failed: %s\n",          \
+                    __LINE__, #cond);                                         \
+            abort();                                                          \
+        }                                                                     \
+    } while (0)
+
+
+typedef struct fuzz_block_s  fuzz_block_t;
+
+struct fuzz_block_s {
+    fuzz_block_t  *next;
+};
+
+
+typedef struct {
+    fuzz_block_t  *blocks;
+    long           fail_after;          /* < 0: never */
+} fuzz_arena_t;
+
+
+static void *fuzz_alloc(void *ctx, size_t size);
+static void fuzz_free(fuzz_arena_t *ar);
+static void fuzz_str(const ngx_http_clinic_article_str_t *s);
+static void fuzz_article(const ngx_http_clinic_article_t *art, int rendered);
+static void fuzz_html(const u_char *p, size_t n);
+static size_t fuzz_tag(const u_char *p, size_t n, const char **name,
+    int *closing);
+static int fuzz_entity(const u_char *p, size_t n);
+static void fuzz_url(const u_char *p, size_t n);
+
+
+static const char *const  fuzz_tags[] = {
+    "p", "h2", "h3", "h4", "h5", "h6", "a", "em", "strong", "code", "pre",
+    "ul", "ol", "li", "blockquote", "hr", "br", "img", "table", "thead",
+    "tbody", "tr", "th", "td", "del", NULL
+};
+
+
+static void *
+fuzz_alloc(void *ctx, size_t size)
+{
+    fuzz_arena_t  *ar = ctx;
+    fuzz_block_t  *b;
+
+    if (ar->fail_after == 0) {
+        return NULL;
+    }
+
+    if (ar->fail_after > 0) {
+        ar->fail_after--;
+    }
+
+    b = malloc(sizeof(fuzz_block_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->next = ar->blocks;
+    ar->blocks = b;
+
+    return b + 1;
+}
+
+
+static void
+fuzz_free(fuzz_arena_t *ar)
+{
+    fuzz_block_t  *b, *next;
+
+    for (b = ar->blocks; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+
+    ar->blocks = NULL;
+}
+
+
+/* NUL-terminated, valid UTF-8 without NUL */
+
+static void
+fuzz_str(const ngx_http_clinic_article_str_t *s)
+{
+    size_t   i, k, need;
+    u_char   c;
+
+    fuzz_check(s->data != NULL);
+    fuzz_check(s->data[s->len] == '\0');
+
+    for (i = 0; i < s->len; i += need + 1) {
+        c = s->data[i];
+        fuzz_check(c != 0);
+
+        if (c < 0x80) {
+            need = 0;
+
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+
+        } else {
+            fuzz_check(c >= 0xf0 && c <= 0xf4);
+            need = 3;
+        }
+
+        fuzz_check(s->len - i > need);
+
+        for (k = 1; k <= need; k++) {
+            fuzz_check((s->data[i + k] & 0xc0) == 0x80);
+        }
+
+        /* no overlongs, surrogates or values above U+10FFFF */
+        fuzz_check(!(c == 0xe0 && s->data[i + 1] < 0xa0));
+        fuzz_check(!(c == 0xed && s->data[i + 1] > 0x9f));
+        fuzz_check(!(c == 0xf0 && s->data[i + 1] < 0x90));
+        fuzz_check(!(c == 0xf4 && s->data[i + 1] > 0x8f));
+    }
+}
+
+
+static void
+fuzz_article(const ngx_http_clinic_article_t *art, int rendered)
+{
+    size_t  i;
+
+    fuzz_str(&art->title);
+    fuzz_str(&art->summary);
+
+    for (i = 0; i < art->naliases; i++) {
+        fuzz_str(&art->aliases[i]);
+        fuzz_check(art->aliases[i].len > 0);
+    }
+
+    for (i = 0; i < art->nwarnings; i++) {
+        fuzz_str(&art->warnings[i]);
+    }
+
+    if (!rendered) {
+        fuzz_check(art->html.data == NULL && art->nlinks == 0);
+        return;
+    }
+
+    fuzz_str(&art->html);
+    fuzz_html(art->html.data, art->html.len);
+
+    for (i = 0; i < art->nheadings; i++) {
+        fuzz_check(art->headings[i].level == 2
+                   || art->headings[i].level == 3);
+        fuzz_str(&art->headings[i].text);
+    }
+
+    for (i = 0; i < art->nlinks; i++) {
+        fuzz_str(&art->links[i].text);
+        fuzz_str(&art->links[i].slug);
+        fuzz_check(art->links[i].slug.len > 0);
+
+        /* never a link to the page itself */
+        fuzz_check(strcmp((char *) art->links[i].slug.data,
+                          "joint-manipulation") != 0);
+    }
+
+    for (i = 0; i < art->nunresolved; i++) {
+        fuzz_str(&art->unresolved[i]);
+    }
+}
+
+
+/* the HTML the parser emits: a small, strict grammar */
+
+static void
+fuzz_html(const u_char *p, size_t n)
+{
+    int           closing;
+    size_t        i, len, depth;
+    const char   *name;
+    const char  **stack;
+
+    /* an open tag takes at least 3 bytes */
+    stack = malloc((n / 3 + 1) * sizeof(char *));
+    fuzz_check(stack != NULL);
+
+    depth = 0;
+
+    for (i = 0; i < n; /* void */ ) {
+
+        switch (p[i]) {
+
+        case '<':
+            len = fuzz_tag(p + i, n - i, &name, &closing);
+            fuzz_check(len > 0);
+            i += len;
+
+            if (strcmp(name, "hr") == 0 || strcmp(name, "br") == 0
+                || strcmp(name, "img") == 0)
+            {
+                fuzz_check(!closing);
+
+            } else if (closing) {
+                fuzz_check(depth > 0 && stack[depth - 1] == name);
+                depth--;
+
+            } else {
+                stack[depth++] = name;
+            }
+
+            break;
+
+        case '&':
+            len = fuzz_entity(p + i, n - i);
+            fuzz_check(len > 0);
+            i += len;
+            break;
+
+        default:
+            fuzz_check(p[i] != '>' && p[i] != '"' && p[i] != '\'');
+            i++;
+            break;
+        }
+    }
+
+    fuzz_check(depth == 0);
+
+    free(stack);
+}
+
+
+/* a tag; returns its length, 0 if it is not one the parser may emit */
+
+static size_t
+fuzz_tag(const u_char *p, size_t n, const char **name, int *closing)
+{
+    size_t               i, start, k, vstart;
+    const char *const   *t;
+
+    i = 1;
+    *closing = (i < n && p[i] == '/');
+    i += *closing;
+
+    start = i;
+
+    while (i < n && ((p[i] >= 'a' && p[i] <= 'z')
+                     || (p[i] >= '0' && p[i] <= '9')))
+    {
+        i++;
+    }
+
+    *name = NULL;
+
+    for (t = fuzz_tags; *t; t++) {
+        if (strlen(*t) == i - start && memcmp(*t, p + start, i - start) == 0) {
+            *name = *t;
+        }
+    }
+
+    if (*name == NULL) {
+        return 0;
+    }
+
+    while (i < n && p[i] == ' ' && !*closing) {
+        i++;
+        k = i;
+
+        while (i < n && p[i] >= 'a' && p[i] <= 'z') {
+            i++;
+        }
+
+        if (i + 1 >= n || p[i] != '=' || p[i + 1] != '"') {
+            return 0;
+        }
+
+        /* only the attributes the parser writes */
+        if (!((i - k == 4 && memcmp(p + k, "href", 4) == 0
+               && strcmp(*name, "a") == 0)
+              || (i - k == 3 && memcmp(p + k, "src", 3) == 0
+                  && strcmp(*name, "img") == 0)
+              || (i - k == 3 && memcmp(p + k, "alt", 3) == 0
+                  && strcmp(*name, "img") == 0)
+              || (i - k == 5 && memcmp(p + k, "title", 5) == 0
+                  && (strcmp(*name, "a") == 0 || strcmp(*name, "img") == 0))
+              || (i - k == 5 && memcmp(p + k, "start", 5) == 0
+                  && strcmp(*name, "ol") == 0)
+              || (i - k == 5 && memcmp(p + k, "align", 5) == 0
+                  && (strcmp(*name, "th") == 0 || strcmp(*name, "td") == 0))))
+        {
+            return 0;
+        }
+
+        i += 2;
+        vstart = i;
+
+        while (i < n && p[i] != '"') {
+            if (p[i] == '<' || p[i] == '>' || p[i] == '\'') {
+                return 0;
+            }
+
+            if (p[i] == '&') {
+                if (fuzz_entity(p + i, n - i) == 0) {
+                    return 0;
+                }
+            }
+
+            i++;
+        }
+
+        if (i == n) {
+            return 0;
+        }
+
+        if (p[k] == 'h' || p[k] == 's') {
+            /* href or src */
+            fuzz_url(p + vstart, i - vstart);
+        }
+
+        i++;
+    }
+
+    if (i >= n || p[i] != '>') {
+        return 0;
+    }
+
+    return i + 1;
+}
+
+
+/* one of the five escapes the parser writes; returns its length or 0 */
+
+static int
+fuzz_entity(const u_char *p, size_t n)
+{
+    size_t                    k;
+    static const char *const  ents[] = {
+        "&amp;", "&lt;", "&gt;", "&quot;", "&#39;", NULL
+    };
+
+    for (k = 0; ents[k]; k++) {
+        if (n >= strlen(ents[k])
+            && memcmp(p, ents[k], strlen(ents[k])) == 0)
+        {
+            return (int) strlen(ents[k]);
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * What a browser would make of the attribute: entities decoded, TAB/CR/LF
+ * removed, C0 controls and spaces trimmed; the scheme, if any, must be
+ * http, https, mailto or tel.
+ */
+
+static void
+fuzz_url(const u_char *p, size_t n)
+{
+    char          *u;
+    size_t         i, j, s, e, len;
+    int            k;
+
+    u = malloc(n + 1);
+    fuzz_check(u != NULL);
+
+    for (i = 0, j = 0; i < n; /* void */ ) {
+        if (p[i] == '&') {
+            k = fuzz_entity(p + i, n - i);
+
+            u[j++] = (k == 5 && p[i + 1] == 'a') ? '&'
+                     : (k == 4 && p[i + 1] == 'l') ? '<'
+                     : (k == 4 && p[i + 1] == 'g') ? '>'
+                     : (k == 6) ? '"' : '\'';
+            i += k;
+            continue;
+        }
+
+        if (p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
+            u[j++] = (char) p[i];
+        }
+
+        i++;
+    }
+
+    for (s = 0; s < j && (u_char) u[s] <= 0x20; s++) { /* void */ }
+    for (e = j; e > s && (u_char) u[e - 1] <= 0x20; e--) { /* void */ }
+
+    /* the parser percent-encodes controls and spaces */
+    fuzz_check(s == 0 && e == j);
+
+    len = 0;
+
+    if (s < e && ((u[s] | 0x20) >= 'a' && (u[s] | 0x20) <= 'z')) {
+        for (i = s + 1; i < e; i++) {
+            if (u[i] == ':') {
+                len = i - s;
+                break;
+            }
+
+            if (!((u[i] | 0x20) >= 'a' && (u[i] | 0x20) <= 'z')
+                && !(u[i] >= '0' && u[i] <= '9')
+                && u[i] != '+' && u[i] != '-' && u[i] != '.')
+            {
+                break;
+            }
+        }
+    }
+
+    if (len) {
+        for (i = s; i < s + len; i++) {
+            u[i] = (char) (u[i] | 0x20);
+        }
+
+        fuzz_check((len == 4 && memcmp(u + s, "http", 4) == 0)
+                   || (len == 5 && memcmp(u + s, "https", 5) == 0)
+                   || (len == 6 && memcmp(u + s, "mailto", 6) == 0)
+                   || (len == 3 && memcmp(u + s, "tel", 3) == 0));
+    }
+
+    free(u);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                                rc, f;
+    fuzz_arena_t                       ar;
+    ngx_http_clinic_alloc_t            a;
+    ngx_http_clinic_article_t          art;
+    ngx_http_clinic_article_str_t      slug, prefix;
+    ngx_http_clinic_article_links_t   *links;
+    ngx_http_clinic_article_entry_t    entries[4];
+    ngx_http_clinic_article_str_t      aliases[3];
+    ngx_http_clinic_article_format_t   formats[2] = {
+        NGX_HTTP_CLINIC_ARTICLE_TXT, NGX_HTTP_CLINIC_ARTICLE_MD
+    };
+
+#define S(str)  { sizeof(str) - 1, (u_char *) str }
+
+    static const ngx_http_clinic_article_str_t  strs[] = {
+        S("joint-manipulation"), S("Joint Manipulation for Back Pain"),
+        S("spinal-decompression"), S("Spinal Decompression Therapy"),
+        S("sports-massage"), S("Sports Massage & Recovery"),
+        S("sports massage"), S("athletic massage"), S("joint manipulation"),
+        S("zzz"), S("Joint"), S("/treatments/")
+    };
+
+    ar.blocks = NULL;
+    ar.fail_after = -1;
+    a.alloc = fuzz_alloc;
+    a.ctx = &ar;
+
+    entries[0].slug = strs[0];
+    entries[0].title = strs[1];
+    entries[0].aliases = NULL;
+    entries[0].naliases = 0;
+    entries[1].slug = strs[2];
+    entries[1].title = strs[3];
+    entries[1].aliases = NULL;
+    entries[1].naliases = 0;
+    entries[2].slug = strs[4];
+    entries[2].title = strs[5];
+    entries[2].aliases = aliases;
+    entries[2].naliases = 2;
+    entries[3].slug = strs[9];
+    entries[3].title = strs[10];
+    entries[3].aliases = &aliases[2];
+    entries[3].naliases = 1;
+    aliases[0] = strs[6];
+    aliases[1] = strs[7];
+    aliases[2] = strs[8];
+
+    slug = strs[0];
+    prefix = strs[11];
+
+    links = ngx_http_clinic_article_links_create(entries, 4, &a);
+    fuzz_check(links != NULL);
+
+    for (f = 0; f < 2; f++) {
+        rc = ngx_http_clinic_article_meta(data, size, formats[f], &slug, &a,
+                                          &art);
+        fuzz_check(rc == NGX_HTTP_CLINIC_ARTICLE_OK
+                   || rc == NGX_HTTP_CLINIC_ARTICLE_EINVALID);
+
+        if (rc == NGX_HTTP_CLINIC_ARTICLE_OK) {
+            fuzz_article(&art, 0);
+
+        } else {
+            fuzz_str(&art.error);
+        }
+
+        rc = ngx_http_clinic_article_render(data, size, formats[f], &slug,
+                                            links, &prefix, &a, &art);
+        fuzz_check(rc == NGX_HTTP_CLINIC_ARTICLE_OK
+                   || rc == NGX_HTTP_CLINIC_ARTICLE_EINVALID);
+
+        if (rc == NGX_HTTP_CLINIC_ARTICLE_OK) {
+            fuzz_article(&art, 1);
+        }
+    }
+
+    /* out of memory part way: an error, never a crash or a leak */
+    ar.fail_after = size ? data[0] : 0;
+    links = ngx_http_clinic_article_links_create(entries, 4, &a);
+
+    rc = ngx_http_clinic_article_render(data, size,
+                                        formats[size ? data[size - 1] & 1 : 0],
+                                        &slug, links, &prefix, &a, &art);
+    fuzz_check(rc == NGX_HTTP_CLINIC_ARTICLE_OK
+               || rc == NGX_HTTP_CLINIC_ARTICLE_EINVALID
+               || rc == NGX_HTTP_CLINIC_ARTICLE_ENOMEM);
+
+    fuzz_free(&ar);
+
+    return 0;
+}

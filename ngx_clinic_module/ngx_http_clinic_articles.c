@@ -1,0 +1,1254 @@
+
+/*
+ * clinic_articles and clinic_api: article pages, the listing and the JSON
+ * content API, served through the page cache (SPEC 4.4 to 4.6).
+ *
+ * A cached response is looked up in L1 (shared memory), then in L2
+ * (Redis), and rendered from the folder only when neither holds it for the
+ * tenant's current content version.  On an L1 miss the request claims the
+ * key, so that a burst of requests for one uncached page renders it once
+ * per node: the others wait on a short timer and then find it in L1.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_md5.h>
+
+#include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_redis.h"
+#include "ngx_http_clinic_status.h"
+#include "ngx_http_clinic_cache.h"
+#include "ngx_http_clinic_content.h"
+
+
+#define NGX_HTTP_CLINIC_WAIT_STEP   5
+#define NGX_HTTP_CLINIC_API_LIMIT   20
+#define NGX_HTTP_CLINIC_API_MAX     100
+
+
+typedef enum {
+    NGX_HTTP_CLINIC_KIND_PAGE = 0,      /* an article page */
+    NGX_HTTP_CLINIC_KIND_LIST,          /* the listing page */
+    NGX_HTTP_CLINIC_KIND_RECORD         /* an API article record */
+} ngx_http_clinic_kind_e;
+
+
+typedef struct {
+    ngx_http_request_t              *r;
+    ngx_uint_t                       kind;
+    ngx_str_t                        slug;
+    ngx_str_t                        key;
+    uint64_t                         version;
+    ngx_str_t                        old;        /* an older blob, if any */
+    ngx_event_t                      wait;
+    ngx_msec_t                       wait_start;
+    unsigned                         claimed:1;
+    unsigned                         async:1;
+} ngx_http_clinic_articles_ctx_t;
+
+
+static ngx_int_t ngx_http_clinic_articles_start(ngx_http_request_t *r,
+    ngx_uint_t kind, ngx_str_t *slug);
+static ngx_int_t ngx_http_clinic_articles_lookup(
+    ngx_http_clinic_articles_ctx_t *ctx);
+static void ngx_http_clinic_articles_wait_handler(ngx_event_t *ev);
+static void ngx_http_clinic_articles_l2_reply(void *data, redisReply *reply);
+static void ngx_http_clinic_articles_resume(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_clinic_articles_render(
+    ngx_http_clinic_articles_ctx_t *ctx);
+static ngx_int_t ngx_http_clinic_articles_build(
+    ngx_http_clinic_articles_ctx_t *ctx, ngx_http_clinic_page_t *page);
+static ngx_int_t ngx_http_clinic_articles_build_page(ngx_http_request_t *r,
+    ngx_http_clinic_index_t *index, ngx_http_clinic_article_info_t *info,
+    ngx_http_clinic_article_t *art, ngx_http_clinic_page_t *page);
+static ngx_int_t ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
+    ngx_http_clinic_index_t *index, ngx_http_clinic_page_t *page);
+static ngx_int_t ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
+    ngx_http_clinic_article_info_t *info, ngx_http_clinic_article_t *art,
+    ngx_http_clinic_page_t *page);
+static ngx_int_t ngx_http_clinic_articles_send(ngx_http_request_t *r,
+    ngx_http_clinic_page_t *page, const char *layer);
+static ngx_int_t ngx_http_clinic_articles_not_found(ngx_http_request_t *r,
+    ngx_uint_t api);
+static ngx_int_t ngx_http_clinic_api_list(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clinic_articles_vars(ngx_http_request_t *r,
+    ngx_http_clinic_page_vars_t *vars);
+static ngx_int_t ngx_http_clinic_articles_url(ngx_http_request_t *r,
+    ngx_str_t *slug, ngx_str_t *url);
+static ngx_http_clinic_index_t *ngx_http_clinic_articles_index(
+    ngx_http_request_t *r, uint64_t *version,
+    ngx_http_clinic_template_t **tpl);
+static ngx_int_t ngx_http_clinic_valid_slug(ngx_str_t *slug);
+static ngx_int_t ngx_http_clinic_set_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+static ngx_int_t ngx_http_clinic_page_etag(ngx_pool_t *pool,
+    ngx_http_clinic_page_t *page);
+static void ngx_http_clinic_articles_cleanup(void *data);
+
+
+static const char  *ngx_http_clinic_kind_names[] = { "page", "list", "api" };
+
+
+ngx_int_t
+ngx_http_clinic_articles_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  path;
+    ngx_http_core_loc_conf_t  *core;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_clinic_not_allowed(r, "GET, HEAD");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->uri.len < core->name.len
+        || ngx_strncmp(r->uri.data, core->name.data, core->name.len) != 0)
+    {
+        return ngx_http_clinic_articles_not_found(r, 0);
+    }
+
+    path.data = r->uri.data + core->name.len;
+    path.len = r->uri.len - core->name.len;
+
+    if (path.len == 0) {
+        return ngx_http_clinic_articles_start(r, NGX_HTTP_CLINIC_KIND_LIST,
+                                              &path);
+    }
+
+    if (ngx_http_clinic_valid_slug(&path) != NGX_OK) {
+        return ngx_http_clinic_articles_not_found(r, 0);
+    }
+
+    return ngx_http_clinic_articles_start(r, NGX_HTTP_CLINIC_KIND_PAGE,
+                                          &path);
+}
+
+
+ngx_int_t
+ngx_http_clinic_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  path, slug;
+    ngx_http_core_loc_conf_t  *core;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_clinic_not_allowed(r, "GET, HEAD");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->uri.len < core->name.len + 8
+        || ngx_strncmp(r->uri.data, core->name.data, core->name.len) != 0
+        || ngx_strncmp(r->uri.data + core->name.len, "articles", 8) != 0)
+    {
+        return ngx_http_clinic_articles_not_found(r, 1);
+    }
+
+    path.data = r->uri.data + core->name.len + 8;
+    path.len = r->uri.len - core->name.len - 8;
+
+    if (path.len == 0) {
+        return ngx_http_clinic_api_list(r);
+    }
+
+    if (path.data[0] != '/') {
+        return ngx_http_clinic_articles_not_found(r, 1);
+    }
+
+    slug.data = path.data + 1;
+    slug.len = path.len - 1;
+
+    if (ngx_http_clinic_valid_slug(&slug) != NGX_OK) {
+        return ngx_http_clinic_articles_not_found(r, 1);
+    }
+
+    return ngx_http_clinic_articles_start(r, NGX_HTTP_CLINIC_KIND_RECORD,
+                                          &slug);
+}
+
+
+/* [a-z0-9][a-z0-9-]{0,127}: nothing else can name a file of the folder */
+
+static ngx_int_t
+ngx_http_clinic_valid_slug(ngx_str_t *slug)
+{
+    size_t  i;
+    u_char  ch;
+
+    if (slug->len == 0 || slug->len > NGX_HTTP_CLINIC_ARTICLE_SLUG_MAX) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < slug->len; i++) {
+        ch = slug->data[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
+            || (ch == '-' && i > 0))
+        {
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The folder's index and template for this location, revalidated; version
+ * covers the articles, the template and the settings a page shows.
+ */
+
+static ngx_http_clinic_index_t *
+ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
+    ngx_http_clinic_template_t **tpl)
+{
+    uint64_t                     h, tv;
+    ngx_http_clinic_index_t     *index;
+    ngx_http_clinic_loc_conf_t  *clcf;
+    ngx_http_clinic_srv_conf_t  *cscf;
+    ngx_http_core_loc_conf_t    *core;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    index = ngx_http_clinic_content_index(clcf->content, clcf->revalidate,
+                                          r->connection->log);
+    if (index == NULL) {
+        return NULL;
+    }
+
+    tv = 0;
+
+    if (tpl) {
+        if (clcf->tpl) {
+            *tpl = ngx_http_clinic_tpl_get(clcf->tpl, clcf->revalidate,
+                                           r->connection->log, &tv);
+
+        } else {
+            *tpl = NULL;
+        }
+    }
+
+    h = ngx_http_clinic_hash(index->version, &tv, sizeof(uint64_t));
+    h = ngx_http_clinic_hash(h, core->name.data, core->name.len);
+    h = ngx_http_clinic_hash(h, cscf->articles_prefix.data,
+                             cscf->articles_prefix.len);
+    h = ngx_http_clinic_hash(h, clcf->clinic_name.data,
+                             clcf->clinic_name.len);
+    h = ngx_http_clinic_hash(h, clcf->base_url.data, clcf->base_url.len);
+    h = ngx_http_clinic_hash(h, clcf->contact_url.data,
+                             clcf->contact_url.len);
+
+    *version = h;
+
+    return index;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_articles_start(ngx_http_request_t *r, ngx_uint_t kind,
+    ngx_str_t *slug)
+{
+    u_char                          *p;
+    ngx_int_t                        rc;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_core_loc_conf_t        *core;
+    ngx_http_clinic_srv_conf_t      *cscf;
+    ngx_http_clinic_articles_ctx_t  *ctx;
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_clinic_articles_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_clinic_articles_cleanup;
+    cln->data = ctx;
+
+    ctx->r = r;
+    ctx->kind = kind;
+    ctx->slug = *slug;
+
+    /* clinic:{T}:page:KIND:LOCATION:SLUG, the same key in L1 and L2 */
+
+    ctx->key.len = cscf->key_prefix.len + sizeof("page:") - 1
+                   + ngx_strlen(ngx_http_clinic_kind_names[kind]) + 1
+                   + core->name.len + 1 + slug->len;
+
+    ctx->key.data = ngx_pnalloc(r->pool, ctx->key.len);
+    if (ctx->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(ctx->key.data, "%Vpage:%s:%V:%V", &cscf->key_prefix,
+                    ngx_http_clinic_kind_names[kind], &core->name, slug);
+    ctx->key.len = p - ctx->key.data;
+
+    ctx->wait.handler = ngx_http_clinic_articles_wait_handler;
+    ctx->wait.data = ctx;
+    ctx->wait.log = r->connection->log;
+    ctx->wait_start = ngx_current_msec;
+
+    rc = ngx_http_clinic_articles_lookup(ctx);
+
+    if (rc == NGX_DONE) {
+        ctx->async = 1;
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+/*
+ * One step of the lookup: L1, then (asynchronously) L2, then a render.
+ * Returns NGX_DONE while the request waits, else what finalizes it.
+ */
+
+static ngx_int_t
+ngx_http_clinic_articles_lookup(ngx_http_clinic_articles_ctx_t *ctx)
+{
+    size_t                            lens[2];
+    ngx_int_t                         rc;
+    ngx_str_t                         blob;
+    const char                       *argv[2];
+    ngx_http_request_t               *r;
+    ngx_http_clinic_page_t            page;
+    ngx_http_clinic_index_t          *index;
+    ngx_http_clinic_srv_conf_t       *cscf;
+    ngx_http_clinic_main_conf_t      *cmcf;
+    ngx_http_clinic_cache_state_e     state;
+
+    r = ctx->r;
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    index = ngx_http_clinic_articles_index(r, &ctx->version, NULL);
+    if (index == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->kind != NGX_HTTP_CLINIC_KIND_LIST
+        && ngx_http_clinic_index_find(index, &ctx->slug) == NULL)
+    {
+        return ngx_http_clinic_articles_not_found(r,
+                                   ctx->kind == NGX_HTTP_CLINIC_KIND_RECORD);
+    }
+
+    if (cmcf->cache_zone == NULL) {
+        goto l2;
+    }
+
+    /* past the single-flight window, stop waiting and render here */
+
+    state = ngx_http_clinic_cache_get(cmcf->cache_zone, &ctx->key,
+                ctx->version,
+                ngx_current_msec - ctx->wait_start
+                < NGX_HTTP_CLINIC_CACHE_PENDING_TTL,
+                r->pool, &blob);
+
+    switch (state) {
+
+    case NGX_HTTP_CLINIC_CACHE_HIT:
+        if (ngx_http_clinic_page_decode(&blob, &page) == NGX_OK) {
+            ngx_http_clinic_stats_tenant_count(r,
+                                              NGX_HTTP_CLINIC_T_CACHE_HIT);
+            return ngx_http_clinic_articles_send(r, &page, "HIT");
+        }
+
+        break;
+
+    case NGX_HTTP_CLINIC_CACHE_PENDING:
+        ngx_add_timer(&ctx->wait, NGX_HTTP_CLINIC_WAIT_STEP);
+        return NGX_DONE;
+
+    case NGX_HTTP_CLINIC_CACHE_OLD:
+        ctx->old = blob;
+        ctx->claimed = 1;
+        break;
+
+    default: /* NGX_HTTP_CLINIC_CACHE_MISS */
+        ctx->claimed = (ngx_current_msec - ctx->wait_start
+                        < NGX_HTTP_CLINIC_CACHE_PENDING_TTL);
+        break;
+    }
+
+l2:
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (const char *) ctx->key.data;
+    lens[1] = ctx->key.len;
+
+    rc = ngx_http_clinic_redis_send(cscf->redis, r->pool, 2, argv, lens,
+                                    ngx_http_clinic_articles_l2_reply, ctx,
+                                    NULL);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    /* Redis is down (logged once by the Redis layer): render directly */
+
+    return ngx_http_clinic_articles_render(ctx);
+}
+
+
+static void
+ngx_http_clinic_articles_wait_handler(ngx_event_t *ev)
+{
+    ngx_http_clinic_articles_ctx_t  *ctx = ev->data;
+
+    ngx_http_clinic_articles_resume(ctx->r,
+                                    ngx_http_clinic_articles_lookup(ctx));
+}
+
+
+static void
+ngx_http_clinic_articles_l2_reply(void *data, redisReply *reply)
+{
+    ngx_http_clinic_articles_ctx_t *ctx = data;
+
+    ngx_int_t                     rc;
+    ngx_str_t                     blob;
+    ngx_http_request_t           *r;
+    ngx_http_clinic_page_t        page;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    r = ctx->r;
+
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        blob.data = (u_char *) reply->str;
+        blob.len = reply->len;
+
+        if (ngx_http_clinic_page_decode(&blob, &page) == NGX_OK
+            && page.version == ctx->version)
+        {
+            cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+
+            /* the reply is freed after this call: L1 copies, then we send */
+
+            if (cmcf->cache_zone
+                && ngx_http_clinic_cache_put(cmcf->cache_zone, &ctx->key,
+                                             ctx->version, &blob)
+                   == NGX_OK)
+            {
+                ctx->claimed = 0;
+            }
+
+            blob.data = ngx_pnalloc(r->pool, reply->len);
+            if (blob.data == NULL) {
+                ngx_http_clinic_articles_resume(r,
+                                            NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ngx_memcpy(blob.data, reply->str, reply->len);
+            (void) ngx_http_clinic_page_decode(&blob, &page);
+
+            ngx_http_clinic_stats_tenant_count(r,
+                                             NGX_HTTP_CLINIC_T_CACHE_REDIS);
+
+            rc = ngx_http_clinic_articles_send(r, &page, "REDIS");
+            ngx_http_clinic_articles_resume(r, rc);
+            return;
+        }
+    }
+
+    ngx_http_clinic_articles_resume(r, ngx_http_clinic_articles_render(ctx));
+}
+
+
+static void
+ngx_http_clinic_articles_resume(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Renders from the folder, stores in L1 and L2 and sends.  When the render
+ * fails and an older version is at hand, that is sent as STALE.
+ */
+
+static ngx_int_t
+ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
+{
+    int                            argc;
+    size_t                         lens[5];
+    u_char                         ttl[NGX_TIME_T_LEN];
+    ngx_int_t                      rc;
+    ngx_str_t                      blob;
+    const char                    *argv[5];
+    ngx_http_request_t            *r;
+    ngx_http_clinic_page_t         page;
+    ngx_http_clinic_loc_conf_t    *clcf;
+    ngx_http_clinic_srv_conf_t    *cscf;
+    ngx_http_clinic_main_conf_t   *cmcf;
+
+    r = ctx->r;
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+
+    rc = ngx_http_clinic_articles_build(ctx, &page);
+
+    if (rc != NGX_OK) {
+        if (ctx->claimed) {
+            ngx_http_clinic_cache_release(cmcf->cache_zone, &ctx->key);
+            ctx->claimed = 0;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_clinic_articles_not_found(r,
+                                   ctx->kind == NGX_HTTP_CLINIC_KIND_RECORD);
+        }
+
+        if (ctx->old.len
+            && ngx_http_clinic_page_decode(&ctx->old, &page) == NGX_OK)
+        {
+            ngx_http_clinic_stats_tenant_count(r,
+                                             NGX_HTTP_CLINIC_T_CACHE_STALE);
+            return ngx_http_clinic_articles_send(r, &page, "STALE");
+        }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_RENDERS);
+    ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_CACHE_MISS);
+
+    if (ngx_http_clinic_page_etag(r->pool, &page) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_clinic_page_encode(r->pool, &page, &blob) == NGX_OK) {
+
+        if (cmcf->cache_zone) {
+            if (ngx_http_clinic_cache_put(cmcf->cache_zone, &ctx->key,
+                                          ctx->version, &blob)
+                != NGX_OK && ctx->claimed)
+            {
+                ngx_http_clinic_cache_release(cmcf->cache_zone, &ctx->key);
+            }
+
+            ctx->claimed = 0;
+        }
+
+        /* L2 is written in the background: nobody waits for the reply */
+
+        argv[0] = "SET";
+        lens[0] = 3;
+        argv[1] = (const char *) ctx->key.data;
+        lens[1] = ctx->key.len;
+        argv[2] = (const char *) blob.data;
+        lens[2] = blob.len;
+        argc = 3;
+
+        if (clcf->cache_ttl > 0) {
+            argv[3] = "EX";
+            lens[3] = 2;
+            argv[4] = (const char *) ttl;
+            lens[4] = ngx_sprintf(ttl, "%T", clcf->cache_ttl) - ttl;
+            argc = 5;
+        }
+
+        (void) ngx_http_clinic_redis_send(cscf->redis, NULL, argc, argv,
+                                          lens, NULL, NULL, NULL);
+
+    } else if (ctx->claimed && cmcf->cache_zone) {
+        ngx_http_clinic_cache_release(cmcf->cache_zone, &ctx->key);
+        ctx->claimed = 0;
+    }
+
+    return ngx_http_clinic_articles_send(r, &page, "MISS");
+}
+
+
+/* NGX_DECLINED: the article is gone; NGX_ERROR: it cannot be rendered */
+
+static ngx_int_t
+ngx_http_clinic_articles_build(ngx_http_clinic_articles_ctx_t *ctx,
+    ngx_http_clinic_page_t *page)
+{
+    ngx_str_t                        src;
+    ngx_http_request_t              *r;
+    ngx_http_clinic_alloc_t          alloc;
+    ngx_http_clinic_index_t         *index;
+    ngx_http_clinic_article_t        art;
+    ngx_http_clinic_loc_conf_t      *clcf;
+    ngx_http_clinic_srv_conf_t      *cscf;
+    ngx_http_clinic_article_info_t  *info;
+
+    r = ctx->r;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    /* the index may have changed while this request waited */
+
+    index = ngx_http_clinic_articles_index(r, &ctx->version, NULL);
+    if (index == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(page, sizeof(ngx_http_clinic_page_t));
+    page->version = ctx->version;
+    page->status = NGX_HTTP_OK;
+
+    if (ctx->kind == NGX_HTTP_CLINIC_KIND_LIST) {
+        return ngx_http_clinic_articles_build_list(r, index, page);
+    }
+
+    info = ngx_http_clinic_index_find(index, &ctx->slug);
+    if (info == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_clinic_content_read(clcf->content, info, r->pool,
+                                     r->connection->log, &src)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clinic_pool_alloc(r->pool, &alloc);
+
+    switch (ngx_http_clinic_article_render(src.data, src.len, info->format,
+                (ngx_http_clinic_article_str_t *) &info->slug, index->links,
+                (ngx_http_clinic_article_str_t *) &cscf->articles_prefix,
+                &alloc, &art))
+    {
+    case NGX_HTTP_CLINIC_ARTICLE_OK:
+        break;
+
+    case NGX_HTTP_CLINIC_ARTICLE_EINVALID:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clinic: article \"%V\" of \"%V\" cannot be "
+                      "rendered: %s", &info->file, &cscf->tenant,
+                      art.error.data);
+        return NGX_ERROR;
+
+    default:
+        return NGX_ERROR;
+    }
+
+    page->last_modified = info->mtime;
+
+    if (ctx->kind == NGX_HTTP_CLINIC_KIND_RECORD) {
+        return ngx_http_clinic_articles_build_record(r, info, &art, page);
+    }
+
+    return ngx_http_clinic_articles_build_page(r, index, info, &art, page);
+}
+
+
+static ngx_int_t
+ngx_http_clinic_articles_build_page(ngx_http_request_t *r,
+    ngx_http_clinic_index_t *index, ngx_http_clinic_article_info_t *info,
+    ngx_http_clinic_article_t *art, ngx_http_clinic_page_t *page)
+{
+    uint64_t                      v;
+    ngx_http_clinic_template_t   *tpl;
+    ngx_http_clinic_page_vars_t   vars;
+
+    if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (tpl == NULL) {
+        tpl = ngx_http_clinic_template_default(r->pool);
+        if (tpl == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
+
+    if (ngx_http_clinic_articles_vars(r, &vars) != NGX_OK
+        || ngx_http_clinic_articles_url(r, &info->slug, &vars.canonical)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    vars.title.data = art->title.data;
+    vars.title.len = art->title.len;
+    vars.summary.data = art->summary.data;
+    vars.summary.len = art->summary.len;
+    vars.content.data = art->html.data;
+    vars.content.len = art->html.len;
+    vars.slug = info->slug;
+    vars.updated = info->mtime;
+    vars.article = 1;
+
+    page->type = NGX_HTTP_CLINIC_TYPE_HTML;
+
+    return ngx_http_clinic_render_page(r->pool, tpl, &vars, &page->body);
+}
+
+
+static ngx_int_t
+ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
+    ngx_http_clinic_index_t *index, ngx_http_clinic_page_t *page)
+{
+    uint64_t                         v;
+    ngx_str_t                        empty;
+    ngx_uint_t                       i;
+    ngx_http_clinic_template_t      *tpl;
+    ngx_http_clinic_list_item_t     *items;
+    ngx_http_clinic_page_vars_t      vars;
+    ngx_http_clinic_article_info_t  *a;
+
+    if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (tpl == NULL) {
+        tpl = ngx_http_clinic_template_default(r->pool);
+        if (tpl == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    items = ngx_pcalloc(r->pool, (index->narticles + 1)
+                                 * sizeof(ngx_http_clinic_list_item_t));
+    if (items == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < index->narticles; i++) {
+        a = index->by_title[i];
+
+        items[i].slug = a->slug;
+        items[i].title = a->title;
+        items[i].summary = a->summary;
+        items[i].updated = a->mtime;
+
+        if (ngx_http_clinic_articles_url(r, &a->slug, &items[i].url)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
+
+    if (ngx_http_clinic_articles_vars(r, &vars) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&empty);
+
+    if (ngx_http_clinic_articles_url(r, &empty, &vars.canonical) != NGX_OK
+        || ngx_http_clinic_render_list_html(r->pool, items,
+                                            index->narticles, &vars.content)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&vars.title, "Treatments");
+    vars.summary = vars.clinic_name;
+    vars.updated = index->last_modified;
+
+    page->type = NGX_HTTP_CLINIC_TYPE_HTML;
+    page->last_modified = index->last_modified;
+
+    return ngx_http_clinic_render_page(r->pool, tpl, &vars, &page->body);
+}
+
+
+static ngx_int_t
+ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
+    ngx_http_clinic_article_info_t *info, ngx_http_clinic_article_t *art,
+    ngx_http_clinic_page_t *page)
+{
+    size_t                          i;
+    ngx_str_t                       slug;
+    ngx_http_clinic_api_article_t   rec;
+
+    ngx_memzero(&rec, sizeof(ngx_http_clinic_api_article_t));
+
+    rec.item.slug = info->slug;
+    rec.item.title.data = art->title.data;
+    rec.item.title.len = art->title.len;
+    rec.item.summary.data = art->summary.data;
+    rec.item.summary.len = art->summary.len;
+    rec.item.updated = info->mtime;
+    rec.html.data = art->html.data;
+    rec.html.len = art->html.len;
+
+    if (ngx_http_clinic_articles_url(r, &info->slug, &rec.item.url)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rec.headings = ngx_palloc(r->pool, (art->nheadings + 1)
+                                       * sizeof(ngx_str_t));
+    rec.links = ngx_palloc(r->pool, (art->nlinks + 1)
+                                    * sizeof(ngx_http_clinic_link_item_t));
+    rec.unresolved = ngx_palloc(r->pool, (art->nunresolved + 1)
+                                         * sizeof(ngx_str_t));
+
+    if (rec.headings == NULL || rec.links == NULL || rec.unresolved == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < art->nheadings; i++) {
+        rec.headings[i].data = art->headings[i].text.data;
+        rec.headings[i].len = art->headings[i].text.len;
+    }
+
+    rec.nheadings = art->nheadings;
+
+    for (i = 0; i < art->nlinks; i++) {
+        rec.links[i].text.data = art->links[i].text.data;
+        rec.links[i].text.len = art->links[i].text.len;
+        slug.data = art->links[i].slug.data;
+        slug.len = art->links[i].slug.len;
+        rec.links[i].slug = slug;
+
+        if (ngx_http_clinic_articles_url(r, &slug, &rec.links[i].url)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    rec.nlinks = art->nlinks;
+
+    for (i = 0; i < art->nunresolved; i++) {
+        rec.unresolved[i].data = art->unresolved[i].data;
+        rec.unresolved[i].len = art->unresolved[i].len;
+    }
+
+    rec.nunresolved = art->nunresolved;
+
+    page->type = NGX_HTTP_CLINIC_TYPE_JSON;
+
+    return ngx_http_clinic_render_api_article(r->pool, &rec, &page->body);
+}
+
+
+/* the settings every page shows */
+
+static ngx_int_t
+ngx_http_clinic_articles_vars(ngx_http_request_t *r,
+    ngx_http_clinic_page_vars_t *vars)
+{
+    ngx_http_clinic_loc_conf_t  *clcf;
+    ngx_http_clinic_srv_conf_t  *cscf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    vars->tenant = cscf->tenant;
+    vars->clinic_name = clcf->clinic_name.len ? clcf->clinic_name
+                                              : cscf->tenant;
+    vars->contact_url = clcf->contact_url;
+    if (cscf->articles_prefix.len) {
+        vars->list_url = cscf->articles_prefix;
+
+    } else {
+        ngx_str_set(&vars->list_url, "/");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The absolute URL of an article: clinic_base_url, else https:// and the
+ * tenant's first server_name, never the request's Host, which a client
+ * could set to anything and which would then sit in the shared cache.
+ * With slug NULL-length it is the listing's URL; urls of the API and of
+ * [LINK]s use the path only, when url is filled for them by the caller.
+ */
+
+static ngx_int_t
+ngx_http_clinic_articles_url(ngx_http_request_t *r, ngx_str_t *slug,
+    ngx_str_t *url)
+{
+    u_char                      *p;
+    ngx_str_t                    base, prefix, *sn;
+    ngx_http_clinic_loc_conf_t  *clcf;
+    ngx_http_clinic_srv_conf_t  *cscf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    prefix = cscf->articles_prefix;
+
+    if (prefix.len == 0) {
+        ngx_str_set(&prefix, "/");
+    }
+
+    base = clcf->base_url;
+
+    if (base.len == 0 && cscf->server_names && cscf->server_names->nelts) {
+        sn = cscf->server_names->elts;
+
+        if (sn[0].data[0] != '*' && sn[0].data[0] != '.'
+            && sn[0].data[sn[0].len - 1] != '*')
+        {
+            base.len = sizeof("https://") - 1 + sn[0].len;
+            base.data = ngx_pnalloc(r->pool, base.len);
+            if (base.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_sprintf(base.data, "https://%V", &sn[0]);
+        }
+    }
+
+    url->len = base.len + prefix.len + slug->len;
+    url->data = ngx_pnalloc(r->pool, url->len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, base.data, base.len);
+    p = ngx_cpymem(p, prefix.data, prefix.len);
+    ngx_memcpy(p, slug->data, slug->len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_articles_send(ngx_http_request_t *r,
+    ngx_http_clinic_page_t *page, const char *layer)
+{
+    ngx_int_t                    rc;
+    ngx_buf_t                   *b;
+    ngx_str_t                    value;
+    ngx_chain_t                  out;
+    ngx_http_clinic_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+
+    r->headers_out.status = page->status;
+    r->headers_out.content_length_n = page->body.len;
+    r->headers_out.last_modified_time = page->last_modified
+                                        ? page->last_modified : -1;
+
+    if (page->type == NGX_HTTP_CLINIC_TYPE_JSON) {
+        ngx_str_set(&r->headers_out.content_type,
+                    "application/json; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("application/json") - 1;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("text/html") - 1;
+    }
+
+    if (page->etag.len) {
+        r->headers_out.etag = ngx_list_push(&r->headers_out.headers);
+        if (r->headers_out.etag == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        r->headers_out.etag->hash = 1;
+        ngx_str_set(&r->headers_out.etag->key, "ETag");
+        r->headers_out.etag->value = page->etag;
+    }
+
+    if (layer) {
+        value.data = (u_char *) layer;
+        value.len = ngx_strlen(layer);
+
+        if (ngx_http_clinic_set_header(r, "X-Clinic-Cache", &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_clinic_set_header(r, "Cache-Control", &clcf->cache_control)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* If-None-Match and If-Modified-Since: nginx's not_modified filter */
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = page->body.data;
+    b->last = page->body.data + page->body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_clinic_set_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+/* a 404 page in the tenant's template, or a JSON error for the API */
+
+static ngx_int_t
+ngx_http_clinic_articles_not_found(ngx_http_request_t *r, ngx_uint_t api)
+{
+    uint64_t                     v;
+    ngx_str_t                    empty;
+    ngx_http_clinic_page_t       page;
+    ngx_http_clinic_template_t  *tpl;
+    ngx_http_clinic_page_vars_t  vars;
+
+    if (api) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
+                                          "no such article");
+    }
+
+    tpl = NULL;
+
+    if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL || tpl == NULL) {
+        tpl = ngx_http_clinic_template_default(r->pool);
+        if (tpl == NULL) {
+            return NGX_HTTP_NOT_FOUND;
+        }
+    }
+
+    ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
+    ngx_memzero(&page, sizeof(ngx_http_clinic_page_t));
+    ngx_str_null(&empty);
+
+    if (ngx_http_clinic_articles_vars(r, &vars) != NGX_OK
+        || ngx_http_clinic_articles_url(r, &empty, &vars.canonical) != NGX_OK)
+    {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ngx_str_set(&vars.title, "Page not found");
+    ngx_str_set(&vars.summary, "This page does not exist.");
+    ngx_str_set(&vars.content,
+                "<p>Sorry, we could not find that page. "
+                "Our treatments are listed on the articles page.</p>");
+
+    if (ngx_http_clinic_render_page(r->pool, tpl, &vars, &page.body)
+        != NGX_OK)
+    {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    page.status = NGX_HTTP_NOT_FOUND;
+    page.type = NGX_HTTP_CLINIC_TYPE_HTML;
+
+    /* a 404 is not cached by anyone and cannot be revalidated */
+
+    r->headers_out.status = NGX_HTTP_NOT_FOUND;
+    r->headers_out.content_length_n = page.body.len;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clinic: no article at \"%V\"", &r->uri);
+
+    return ngx_http_clinic_articles_send(r, &page, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_clinic_api_list(ngx_http_request_t *r)
+{
+    uint64_t                         v;
+    ngx_int_t                        n;
+    ngx_str_t                        arg;
+    ngx_uint_t                       i, limit, offset, count;
+    ngx_http_clinic_page_t           page;
+    ngx_http_clinic_index_t         *index;
+    ngx_http_clinic_list_item_t     *items;
+    ngx_http_clinic_article_info_t  *a;
+
+    limit = NGX_HTTP_CLINIC_API_LIMIT;
+    offset = 0;
+
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &arg) == NGX_OK) {
+        n = ngx_atoi(arg.data, arg.len);
+        if (n == NGX_ERROR || n < 1 || n > NGX_HTTP_CLINIC_API_MAX) {
+            return ngx_http_clinic_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                   "limit must be a number from 1 to 100");
+        }
+
+        limit = n;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "offset", 6, &arg) == NGX_OK) {
+        n = ngx_atoi(arg.data, arg.len);
+        if (n == NGX_ERROR || n > 1000000) {
+            return ngx_http_clinic_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                   "offset must be a number of 0 or more");
+        }
+
+        offset = n;
+    }
+
+    index = ngx_http_clinic_articles_index(r, &v, NULL);
+    if (index == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    count = 0;
+
+    items = ngx_pcalloc(r->pool, (limit + 1)
+                                 * sizeof(ngx_http_clinic_list_item_t));
+    if (items == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = offset; i < index->narticles && count < limit; i++) {
+        a = index->by_title[i];
+
+        items[count].slug = a->slug;
+        items[count].title = a->title;
+        items[count].summary = a->summary;
+        items[count].updated = a->mtime;
+
+        if (ngx_http_clinic_articles_url(r, &a->slug, &items[count].url)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        count++;
+    }
+
+    ngx_memzero(&page, sizeof(ngx_http_clinic_page_t));
+
+    if (ngx_http_clinic_render_api_list(r->pool, items, count,
+                                        index->narticles, limit, offset,
+                                        &page.body)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    page.status = NGX_HTTP_OK;
+    page.type = NGX_HTTP_CLINIC_TYPE_JSON;
+    page.last_modified = index->last_modified;
+
+    if (ngx_http_clinic_page_etag(r->pool, &page) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* built from the in-memory index each time: no cache layer to name */
+
+    return ngx_http_clinic_articles_send(r, &page, NULL);
+}
+
+
+/* a strong ETag: the MD5 of the body, as nginx's own cache keys use */
+
+static ngx_int_t
+ngx_http_clinic_page_etag(ngx_pool_t *pool, ngx_http_clinic_page_t *page)
+{
+    u_char     *p, md5[16];
+    ngx_md5_t   ctx;
+
+    ngx_md5_init(&ctx);
+    ngx_md5_update(&ctx, page->body.data, page->body.len);
+    ngx_md5_final(md5, &ctx);
+
+    p = ngx_pnalloc(pool, 34);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    page->etag.data = p;
+    *p++ = '"';
+    p = ngx_hex_dump(p, md5, 16);
+    *p++ = '"';
+    page->etag.len = p - page->etag.data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_clinic_articles_cleanup(void *data)
+{
+    ngx_http_clinic_articles_ctx_t  *ctx = data;
+
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+
+    if (ctx->claimed) {
+        cmcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_clinic_module);
+
+        if (cmcf->cache_zone) {
+            ngx_http_clinic_cache_release(cmcf->cache_zone, &ctx->key);
+        }
+
+        ctx->claimed = 0;
+    }
+}

@@ -1,0 +1,778 @@
+
+/*
+ * Content folders and templates, per worker.
+ *
+ * Revalidation (at most once per clinic_revalidate interval, on a request)
+ * stats the folder and every indexed file; any difference in the folder's
+ * mtime (an article added, removed or renamed) or in a file's mtime, size
+ * or inode (an article edited or replaced) rebuilds the whole index.  The
+ * index's version hashes exactly those facts, so it changes whenever a page
+ * could render differently: cached pages carry the version they were
+ * rendered from and are not served across a change.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_content.h"
+
+
+#define NGX_HTTP_CLINIC_FNV_OFFSET  0xcbf29ce484222325ULL
+#define NGX_HTTP_CLINIC_FNV_PRIME   0x100000001b3ULL
+
+
+static ngx_int_t ngx_http_clinic_content_changed(
+    ngx_http_clinic_content_t *content, ngx_log_t *log);
+static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
+    ngx_http_clinic_content_t *content, ngx_log_t *log);
+static ngx_int_t ngx_http_clinic_content_add(
+    ngx_http_clinic_content_t *content, ngx_http_clinic_index_t *index,
+    ngx_array_t *articles, ngx_array_t *problems, ngx_str_t *name,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_clinic_content_problem(ngx_pool_t *pool,
+    ngx_array_t *problems, ngx_str_t *name, const char *reason, size_t len);
+static ngx_int_t ngx_http_clinic_content_open(ngx_pool_t *pool,
+    ngx_str_t *dir, ngx_str_t *name, ngx_fd_t *fd, ngx_file_info_t *fi);
+static ngx_int_t ngx_http_clinic_content_slurp(ngx_pool_t *pool,
+    ngx_fd_t fd, ngx_file_info_t *fi, ngx_str_t *out);
+static int ngx_libc_cdecl ngx_http_clinic_slug_cmp(const void *a,
+    const void *b);
+static int ngx_libc_cdecl ngx_http_clinic_title_cmp(const void *a,
+    const void *b);
+static void *ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size);
+
+
+/* FNV-1a: a dozen lines, stable across nodes and restarts */
+
+uint64_t
+ngx_http_clinic_hash(uint64_t h, const void *data, size_t len)
+{
+    size_t         i;
+    const u_char  *p = data;
+
+    if (h == 0) {
+        h = NGX_HTTP_CLINIC_FNV_OFFSET;
+    }
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= NGX_HTTP_CLINIC_FNV_PRIME;
+    }
+
+    return h;
+}
+
+
+void
+ngx_http_clinic_pool_alloc(ngx_pool_t *pool, ngx_http_clinic_alloc_t *a)
+{
+    a->alloc = ngx_http_clinic_pool_alloc_fn;
+    a->ctx = pool;
+}
+
+
+static void *
+ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
+}
+
+
+ngx_http_clinic_content_t *
+ngx_http_clinic_content_create(ngx_conf_t *cf, ngx_str_t *path)
+{
+    ngx_http_clinic_content_t  *content;
+
+    content = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_content_t));
+    if (content == NULL) {
+        return NULL;
+    }
+
+    content->path = *path;
+
+    return content;
+}
+
+
+/*
+ * The current index of the folder, revalidated when interval has passed
+ * since the last check.  Never NULL after the first successful build: a
+ * failed rebuild keeps serving the previous index.
+ */
+
+ngx_http_clinic_index_t *
+ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
+    ngx_msec_t interval, ngx_log_t *log)
+{
+    ngx_http_clinic_index_t  *index;
+
+    if (content->loaded
+        && ngx_current_msec - content->checked < interval)
+    {
+        return content->index;
+    }
+
+    content->checked = ngx_current_msec;
+
+    if (content->loaded
+        && ngx_http_clinic_content_changed(content, log) != NGX_OK)
+    {
+        return content->index;
+    }
+
+    index = ngx_http_clinic_content_build(content, log);
+
+    if (index == NULL) {
+        return content->index;
+    }
+
+    if (content->index) {
+        ngx_destroy_pool(content->index->pool);
+    }
+
+    content->index = index;
+    content->loaded = 1;
+
+    return index;
+}
+
+
+/* NGX_OK when something changed on disk since the index was built */
+
+static ngx_int_t
+ngx_http_clinic_content_changed(ngx_http_clinic_content_t *content,
+    ngx_log_t *log)
+{
+    u_char                          *p, path[NGX_MAX_PATH];
+    ngx_uint_t                       i;
+    ngx_file_info_t                  fi;
+    ngx_http_clinic_article_info_t  *a;
+
+    if (ngx_file_info(content->path.data, &fi) == NGX_FILE_ERROR) {
+        return NGX_OK;
+    }
+
+    if (fi.st_mtim.tv_sec != content->dir_sec
+        || fi.st_mtim.tv_nsec != content->dir_nsec)
+    {
+        return NGX_OK;
+    }
+
+    a = content->index->articles;
+
+    for (i = 0; i < content->index->narticles; i++) {
+        if (content->path.len + a[i].file.len + 2 > NGX_MAX_PATH) {
+            return NGX_OK;
+        }
+
+        p = ngx_cpymem(path, content->path.data, content->path.len);
+        *p++ = '/';
+        p = ngx_cpymem(p, a[i].file.data, a[i].file.len);
+        *p = '\0';
+
+        if (ngx_link_info(path, &fi) == NGX_FILE_ERROR
+            || fi.st_mtim.tv_sec != a[i].mtim_sec
+            || fi.st_mtim.tv_nsec != a[i].mtim_nsec
+            || ngx_file_size(&fi) != a[i].size
+            || ngx_file_uniq(&fi) != a[i].uniq)
+        {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_http_clinic_index_t *
+ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
+    ngx_log_t *log)
+{
+    size_t                           j;
+    uint64_t                         h;
+    ngx_dir_t                        dir;
+    ngx_str_t                        name;
+    ngx_uint_t                       i;
+    ngx_pool_t                      *pool;
+    ngx_array_t                      articles, problems;
+    ngx_file_info_t                  fi;
+    ngx_http_clinic_alloc_t          alloc;
+    ngx_http_clinic_index_t         *index;
+    ngx_http_clinic_article_info_t  *a;
+    ngx_http_clinic_article_entry_t *entries;
+
+    if (ngx_file_info(content->path.data, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "clinic: content folder \"%V\" cannot be read",
+                      &content->path);
+        ngx_memzero(&fi, sizeof(ngx_file_info_t));
+    }
+
+    pool = ngx_create_pool(16384, log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
+    if (index == NULL
+        || ngx_array_init(&articles, pool, 16,
+                          sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
+        || ngx_array_init(&problems, pool, 4,
+                          sizeof(ngx_http_clinic_problem_t)) != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    index->pool = pool;
+    content->dir_sec = fi.st_mtim.tv_sec;
+    content->dir_nsec = fi.st_mtim.tv_nsec;
+
+    if (ngx_open_dir(&content->path, &dir) == NGX_OK) {
+
+        for ( ;; ) {
+            ngx_set_errno(0);
+
+            if (ngx_read_dir(&dir) == NGX_ERROR) {
+                break;
+            }
+
+            name.data = ngx_de_name(&dir);
+            name.len = ngx_de_namelen(&dir);
+
+            if (ngx_http_clinic_content_add(content, index, &articles,
+                                            &problems, &name, log)
+                != NGX_OK)
+            {
+                (void) ngx_close_dir(&dir);
+                ngx_destroy_pool(pool);
+                return NULL;
+            }
+        }
+
+        (void) ngx_close_dir(&dir);
+    }
+
+    index->articles = articles.elts;
+    index->narticles = articles.nelts;
+    index->problems = problems.elts;
+    index->nproblems = problems.nelts;
+
+    ngx_qsort(index->articles, index->narticles,
+              sizeof(ngx_http_clinic_article_info_t),
+              ngx_http_clinic_slug_cmp);
+
+    /* "a.md" and "a.txt": one slug, one article; the .md wins */
+
+    for (i = 1; i < index->narticles; i++) {
+        a = index->articles;
+
+        if (a[i].slug.len == a[i - 1].slug.len
+            && ngx_strncmp(a[i].slug.data, a[i - 1].slug.data,
+                           a[i].slug.len) == 0)
+        {
+            j = (a[i].format == NGX_HTTP_CLINIC_ARTICLE_MD) ? i - 1 : i;
+
+            if (ngx_http_clinic_content_problem(pool, &problems, &a[j].file,
+                    "another file has the same slug; the .md one is served",
+                    0)
+                != NGX_OK)
+            {
+                ngx_destroy_pool(pool);
+                return NULL;
+            }
+
+            ngx_memmove(&a[j], &a[j + 1], (index->narticles - j - 1)
+                        * sizeof(ngx_http_clinic_article_info_t));
+            index->narticles--;
+            i--;
+        }
+    }
+
+    index->problems = problems.elts;
+    index->nproblems = problems.nelts;
+
+    index->by_title = ngx_palloc(pool, (index->narticles + 1)
+                                  * sizeof(ngx_http_clinic_article_info_t *));
+    entries = ngx_palloc(pool, (index->narticles + 1)
+                               * sizeof(ngx_http_clinic_article_entry_t));
+    if (index->by_title == NULL || entries == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    h = 0;
+
+    for (i = 0; i < index->narticles; i++) {
+        a = &index->articles[i];
+        index->by_title[i] = a;
+
+        entries[i].slug.data = a->slug.data;
+        entries[i].slug.len = a->slug.len;
+        entries[i].title.data = a->title.data;
+        entries[i].title.len = a->title.len;
+        entries[i].aliases = a->aliases;
+        entries[i].naliases = a->naliases;
+
+        h = ngx_http_clinic_hash(h, a->file.data, a->file.len + 1);
+        h = ngx_http_clinic_hash(h, &a->mtim_sec, sizeof(time_t));
+        h = ngx_http_clinic_hash(h, &a->mtim_nsec, sizeof(long));
+        h = ngx_http_clinic_hash(h, &a->size, sizeof(off_t));
+        h = ngx_http_clinic_hash(h, &a->uniq, sizeof(ngx_file_uniq_t));
+
+        if (a->mtime > index->last_modified) {
+            index->last_modified = a->mtime;
+        }
+    }
+
+    index->version = h ? h : 1;
+
+    ngx_qsort(index->by_title, index->narticles,
+              sizeof(ngx_http_clinic_article_info_t *),
+              ngx_http_clinic_title_cmp);
+
+    ngx_http_clinic_pool_alloc(pool, &alloc);
+
+    index->links = ngx_http_clinic_article_links_create(entries,
+                                                        index->narticles,
+                                                        &alloc);
+    if (index->links == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: indexed \"%V\": %ui articles, version %uL",
+                   &content->path, index->narticles, index->version);
+
+    return index;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
+    ngx_http_clinic_index_t *index, ngx_array_t *articles,
+    ngx_array_t *problems, ngx_str_t *name, ngx_log_t *log)
+{
+    ngx_fd_t                         fd;
+    ngx_str_t                        src;
+    ngx_uint_t                       format;
+    ngx_file_info_t                  fi;
+    ngx_http_clinic_alloc_t          alloc;
+    ngx_http_clinic_article_t        art;
+    ngx_http_clinic_article_str_t    slug;
+    ngx_http_clinic_article_info_t  *a;
+
+    format = ngx_http_clinic_article_name(name->data, name->len, &slug);
+
+    if (format == NGX_HTTP_CLINIC_ARTICLE_UNKNOWN) {
+        /* not an article's name: other files are ignored, quietly */
+        return NGX_OK;
+    }
+
+    switch (ngx_http_clinic_content_open(index->pool, &content->path, name,
+                                         &fd, &fi))
+    {
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        return ngx_http_clinic_content_problem(index->pool, problems, name,
+                   "not a regular file (symbolic links are not followed)",
+                   0);
+
+    default:
+        return ngx_http_clinic_content_problem(index->pool, problems, name,
+                                               "cannot be read", 0);
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_CLINIC_ARTICLE_MAX_SIZE) {
+        ngx_close_file(fd);
+        return ngx_http_clinic_content_problem(index->pool, problems, name,
+                                          "larger than 1 MB", 0);
+    }
+
+    if (ngx_http_clinic_content_slurp(index->pool, fd, &fi, &src)
+        != NGX_OK)
+    {
+        ngx_close_file(fd);
+        return ngx_http_clinic_content_problem(index->pool, problems, name,
+                                               "cannot be read", 0);
+    }
+
+    ngx_close_file(fd);
+
+    ngx_http_clinic_pool_alloc(index->pool, &alloc);
+
+    switch (ngx_http_clinic_article_meta(src.data, src.len, format, &slug,
+                                         &alloc, &art))
+    {
+    case NGX_HTTP_CLINIC_ARTICLE_OK:
+        break;
+
+    case NGX_HTTP_CLINIC_ARTICLE_EINVALID:
+        return ngx_http_clinic_content_problem(index->pool, problems, name,
+                                               (char *) art.error.data,
+                                               art.error.len);
+
+    default:
+        return NGX_ERROR;
+    }
+
+    a = ngx_array_push(articles);
+    if (a == NULL) {
+        return NGX_ERROR;
+    }
+
+    a->slug.data = ngx_pstrdup(index->pool, (ngx_str_t *) &slug);
+    a->slug.len = slug.len;
+    a->file.data = ngx_pnalloc(index->pool, name->len + 1);
+
+    if (a->slug.data == NULL || a->file.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(a->file.data, name->data, name->len);
+    a->file.data[name->len] = '\0';
+    a->file.len = name->len;
+
+    a->title.data = art.title.data;
+    a->title.len = art.title.len;
+    a->summary.data = art.summary.data;
+    a->summary.len = art.summary.len;
+    a->aliases = art.aliases;
+    a->naliases = art.naliases;
+    a->warnings = art.warnings;
+    a->nwarnings = art.nwarnings;
+    a->format = format;
+    a->mtime = ngx_file_mtime(&fi);
+    a->mtim_sec = fi.st_mtim.tv_sec;
+    a->mtim_nsec = fi.st_mtim.tv_nsec;
+    a->size = ngx_file_size(&fi);
+    a->uniq = ngx_file_uniq(&fi);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_content_problem(ngx_pool_t *pool, ngx_array_t *problems,
+    ngx_str_t *name, const char *reason, size_t len)
+{
+    ngx_http_clinic_problem_t  *p;
+
+    p = ngx_array_push(problems);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->file.data = ngx_pstrdup(pool, name);
+    p->file.len = name->len;
+    p->reason.len = len ? len : ngx_strlen(reason);
+    p->reason.data = ngx_pnalloc(pool, p->reason.len);
+
+    if (p->file.data == NULL || p->reason.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p->reason.data, reason, p->reason.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Opens dir/name without following a symbolic link, so a link pointing out
+ * of the folder is never read.  NGX_DECLINED: not a regular file.
+ */
+
+static ngx_int_t
+ngx_http_clinic_content_open(ngx_pool_t *pool, ngx_str_t *dir,
+    ngx_str_t *name, ngx_fd_t *fd, ngx_file_info_t *fi)
+{
+    u_char  *p, path[NGX_MAX_PATH];
+
+    if (dir->len + name->len + 2 > NGX_MAX_PATH) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(path, dir->data, dir->len);
+    *p++ = '/';
+    p = ngx_cpymem(p, name->data, name->len);
+    *p = '\0';
+
+    *fd = open((char *) path, O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC);
+
+    if (*fd == NGX_INVALID_FILE) {
+        return (ngx_errno == ELOOP) ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    if (ngx_fd_info(*fd, fi) == NGX_FILE_ERROR) {
+        ngx_close_file(*fd);
+        return NGX_ERROR;
+    }
+
+    if (!ngx_is_file(fi)) {
+        ngx_close_file(*fd);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_content_slurp(ngx_pool_t *pool, ngx_fd_t fd,
+    ngx_file_info_t *fi, ngx_str_t *out)
+{
+    size_t   size;
+    ssize_t  n;
+
+    size = ngx_file_size(fi);
+
+    out->data = ngx_pnalloc(pool, size + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = 0;
+
+    while (out->len < size) {
+        n = ngx_read_fd(fd, out->data + out->len, size - out->len);
+
+        if (n <= 0) {
+            return n == 0 ? NGX_OK : NGX_ERROR;
+        }
+
+        out->len += n;
+    }
+
+    out->data[out->len] = '\0';
+
+    return NGX_OK;
+}
+
+
+ngx_http_clinic_article_info_t *
+ngx_http_clinic_index_find(ngx_http_clinic_index_t *index, ngx_str_t *slug)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  lo, hi, mid;
+
+    lo = 0;
+    hi = index->narticles;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        rc = ngx_memn2cmp(slug->data, index->articles[mid].slug.data,
+                          slug->len, index->articles[mid].slug.len);
+
+        if (rc == 0) {
+            return &index->articles[mid];
+        }
+
+        if (rc < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* reads an article the index knows, again without following links */
+
+ngx_int_t
+ngx_http_clinic_content_read(ngx_http_clinic_content_t *content,
+    ngx_http_clinic_article_info_t *info, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *src)
+{
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_file_info_t  fi;
+
+    rc = ngx_http_clinic_content_open(pool, &content->path, &info->file, &fd,
+                                      &fi);
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "clinic: article \"%V\" in \"%V\" cannot be read",
+                      &info->file, &content->path);
+        return NGX_ERROR;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_CLINIC_ARTICLE_MAX_SIZE) {
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_clinic_content_slurp(pool, fd, &fi, src);
+
+    ngx_close_file(fd);
+
+    return rc;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_clinic_slug_cmp(const void *a, const void *b)
+{
+    const ngx_http_clinic_article_info_t  *x = a, *y = b;
+
+    return (int) ngx_memn2cmp(x->slug.data, y->slug.data, x->slug.len,
+                              y->slug.len);
+}
+
+
+/* by title, case-insensitively; equal titles by slug, for a stable order */
+
+static int ngx_libc_cdecl
+ngx_http_clinic_title_cmp(const void *a, const void *b)
+{
+    ngx_int_t                              rc;
+    const ngx_http_clinic_article_info_t  *x, *y;
+
+    x = *(ngx_http_clinic_article_info_t **) a;
+    y = *(ngx_http_clinic_article_info_t **) b;
+
+    rc = ngx_strncasecmp(x->title.data, y->title.data,
+                         ngx_min(x->title.len, y->title.len));
+
+    if (rc == 0) {
+        rc = (ngx_int_t) x->title.len - (ngx_int_t) y->title.len;
+    }
+
+    if (rc == 0) {
+        rc = ngx_memn2cmp(x->slug.data, y->slug.data, x->slug.len,
+                          y->slug.len);
+    }
+
+    return (int) rc;
+}
+
+
+ngx_http_clinic_tpl_t *
+ngx_http_clinic_tpl_create(ngx_conf_t *cf, ngx_str_t *path)
+{
+    ngx_http_clinic_tpl_t  *t;
+
+    t = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_tpl_t));
+    if (t == NULL) {
+        return NULL;
+    }
+
+    t->path = *path;
+
+    return t;
+}
+
+
+/*
+ * The compiled template, re-read when the file changed.  A template that
+ * no longer compiles is logged once and the last good one (or the
+ * built-in default) is kept.  *version changes with the file.
+ */
+
+ngx_http_clinic_template_t *
+ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
+    ngx_log_t *log, uint64_t *version)
+{
+    ngx_fd_t                     fd;
+    ngx_str_t                    text, err, name;
+    ngx_pool_t                  *pool;
+    ngx_file_info_t              fi;
+    ngx_http_clinic_template_t  *tpl;
+
+    if (t->tpl && ngx_current_msec - t->checked < interval) {
+        *version = t->version;
+        return t->tpl;
+    }
+
+    t->checked = ngx_current_msec;
+
+    if (t->tpl
+        && ngx_file_info(t->path.data, &fi) != NGX_FILE_ERROR
+        && fi.st_mtim.tv_sec == t->mtim_sec
+        && fi.st_mtim.tv_nsec == t->mtim_nsec
+        && ngx_file_size(&fi) == t->size)
+    {
+        *version = t->version;
+        return t->tpl;
+    }
+
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        goto keep;
+    }
+
+    fd = ngx_open_file(t->path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "clinic: template \"%V\" cannot be opened", &t->path);
+        goto failed;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > NGX_HTTP_CLINIC_ARTICLE_MAX_SIZE
+        || ngx_http_clinic_content_slurp(pool, fd, &fi, &text) != NGX_OK)
+    {
+        ngx_close_file(fd);
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "clinic: template \"%V\" cannot be read", &t->path);
+        goto failed;
+    }
+
+    ngx_close_file(fd);
+
+    tpl = ngx_http_clinic_template_compile(pool, &text, &err);
+    if (tpl == NULL) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "clinic: template \"%V\": %V; keeping the previous "
+                      "one", &t->path, &err);
+        goto failed;
+    }
+
+    if (t->pool) {
+        ngx_destroy_pool(t->pool);
+    }
+
+    t->pool = pool;
+    t->tpl = tpl;
+    t->mtim_sec = fi.st_mtim.tv_sec;
+    t->mtim_nsec = fi.st_mtim.tv_nsec;
+    t->size = ngx_file_size(&fi);
+
+    t->version = ngx_http_clinic_hash(0, text.data, text.len);
+    *version = t->version;
+
+    return tpl;
+
+failed:
+
+    ngx_destroy_pool(pool);
+
+keep:
+
+    if (t->tpl == NULL) {
+        /* never worked on this worker: the built-in page, not an error */
+        pool = ngx_create_pool(4096, log);
+        if (pool == NULL) {
+            return NULL;
+        }
+
+        t->pool = pool;
+        t->tpl = ngx_http_clinic_template_default(pool);
+        ngx_str_set(&name, "default");
+        t->version = ngx_http_clinic_hash(0, name.data, name.len);
+    }
+
+    *version = t->version;
+
+    return t->tpl;
+}

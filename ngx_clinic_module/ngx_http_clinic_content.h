@@ -1,0 +1,109 @@
+
+/*
+ * A tenant's content folder and page template, as each worker sees them:
+ * an index of the articles (slugs, titles, aliases, summaries, times) kept
+ * in memory and revalidated against the disk at most once per interval, so
+ * that requests never scan the folder.
+ */
+
+
+#ifndef _NGX_HTTP_CLINIC_CONTENT_H_INCLUDED_
+#define _NGX_HTTP_CLINIC_CONTENT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_clinic_article.h"
+#include "ngx_http_clinic_render.h"
+
+
+typedef struct {
+    ngx_str_t                        slug;
+    ngx_str_t                        title;
+    ngx_str_t                        summary;
+    ngx_http_clinic_article_str_t   *aliases;
+    size_t                           naliases;
+    ngx_http_clinic_article_str_t   *warnings;
+    size_t                           nwarnings;
+    ngx_str_t                        file;       /* name in the folder */
+    ngx_uint_t                       format;
+    time_t                           mtime;
+
+    /* what revalidation compares */
+    time_t                           mtim_sec;
+    long                             mtim_nsec;
+    off_t                            size;
+    ngx_file_uniq_t                  uniq;
+} ngx_http_clinic_article_info_t;
+
+
+/* a file of the folder that is not served, and why (for lint) */
+typedef struct {
+    ngx_str_t                        file;
+    ngx_str_t                        reason;
+} ngx_http_clinic_problem_t;
+
+
+typedef struct {
+    ngx_pool_t                      *pool;       /* owns all of the index */
+    ngx_http_clinic_article_info_t  *articles;   /* sorted by slug */
+    ngx_uint_t                       narticles;
+    ngx_http_clinic_article_info_t **by_title;   /* sorted by title */
+    ngx_http_clinic_article_links_t *links;
+    ngx_http_clinic_problem_t       *problems;
+    ngx_uint_t                       nproblems;
+    uint64_t                         version;
+    time_t                           last_modified;
+} ngx_http_clinic_index_t;
+
+
+/* one per clinic_content directive; the state below it is per worker */
+typedef struct {
+    ngx_str_t                        path;
+    ngx_http_clinic_index_t         *index;
+    ngx_msec_t                       checked;
+    time_t                           dir_sec;
+    long                             dir_nsec;
+    unsigned                         loaded:1;
+} ngx_http_clinic_content_t;
+
+
+/* one per clinic_template directive; the state below it is per worker */
+typedef struct {
+    ngx_str_t                        path;
+    ngx_pool_t                      *pool;
+    ngx_http_clinic_template_t      *tpl;
+    ngx_msec_t                       checked;
+    time_t                           mtim_sec;
+    long                             mtim_nsec;
+    off_t                            size;
+    uint64_t                         version;
+    unsigned                         logged:1;
+} ngx_http_clinic_tpl_t;
+
+
+ngx_http_clinic_content_t *ngx_http_clinic_content_create(ngx_conf_t *cf,
+    ngx_str_t *path);
+ngx_http_clinic_index_t *ngx_http_clinic_content_index(
+    ngx_http_clinic_content_t *content, ngx_msec_t interval, ngx_log_t *log);
+ngx_http_clinic_article_info_t *ngx_http_clinic_index_find(
+    ngx_http_clinic_index_t *index, ngx_str_t *slug);
+ngx_int_t ngx_http_clinic_content_read(ngx_http_clinic_content_t *content,
+    ngx_http_clinic_article_info_t *info, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *src);
+
+ngx_http_clinic_tpl_t *ngx_http_clinic_tpl_create(ngx_conf_t *cf,
+    ngx_str_t *path);
+ngx_http_clinic_template_t *ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t,
+    ngx_msec_t interval, ngx_log_t *log, uint64_t *version);
+
+uint64_t ngx_http_clinic_hash(uint64_t h, const void *data, size_t len);
+
+/* adapts a pool to the pure parsers' allocator */
+void ngx_http_clinic_pool_alloc(ngx_pool_t *pool,
+    ngx_http_clinic_alloc_t *a);
+
+
+#endif /* _NGX_HTTP_CLINIC_CONTENT_H_INCLUDED_ */

@@ -1,0 +1,97 @@
+
+/*
+ * Rendering: page templates, the article page, the listing, the 404 page,
+ * JSON-LD and the JSON content API bodies.  Nothing here does I/O.
+ */
+
+
+#ifndef _NGX_HTTP_CLINIC_RENDER_H_INCLUDED_
+#define _NGX_HTTP_CLINIC_RENDER_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+typedef struct ngx_http_clinic_template_s  ngx_http_clinic_template_t;
+
+
+/* what a page shows; every field but content and jsonld gets escaped */
+typedef struct {
+    ngx_str_t                        title;
+    ngx_str_t                        summary;
+    ngx_str_t                        content;    /* trusted HTML */
+    ngx_str_t                        slug;
+    ngx_str_t                        tenant;
+    ngx_str_t                        clinic_name;
+    ngx_str_t                        canonical;  /* absolute URL */
+    ngx_str_t                        contact_url;
+    ngx_str_t                        list_url;   /* the articles prefix */
+    time_t                           updated;
+    unsigned                         article:1;  /* MedicalWebPage JSON-LD */
+} ngx_http_clinic_page_vars_t;
+
+
+/* one entry of a listing (HTML or JSON) */
+typedef struct {
+    ngx_str_t                        slug;
+    ngx_str_t                        title;
+    ngx_str_t                        summary;
+    ngx_str_t                        url;        /* path, e.g. /treatments/x */
+    time_t                           updated;
+} ngx_http_clinic_list_item_t;
+
+
+/* one resolved [LINK] of an article, for the API */
+typedef struct {
+    ngx_str_t                        text;
+    ngx_str_t                        slug;
+    ngx_str_t                        url;
+} ngx_http_clinic_link_item_t;
+
+
+/* an article record of the API (SPEC 4.5) */
+typedef struct {
+    ngx_http_clinic_list_item_t      item;
+    ngx_str_t                        html;
+    ngx_str_t                       *headings;
+    ngx_uint_t                       nheadings;
+    ngx_http_clinic_link_item_t     *links;
+    ngx_uint_t                       nlinks;
+    ngx_str_t                       *unresolved;
+    ngx_uint_t                       nunresolved;
+} ngx_http_clinic_api_article_t;
+
+
+/*
+ * Compiles a template: {{name}} placeholders (title, summary, content,
+ * slug, tenant, clinic_name, canonical, contact_url, list_url, updated,
+ * jsonld); an unknown placeholder is an error, *err says which.  The
+ * template must hold {{content}}.  text is not copied: keep it alive.
+ */
+ngx_http_clinic_template_t *ngx_http_clinic_template_compile(ngx_pool_t *pool,
+    ngx_str_t *text, ngx_str_t *err);
+
+/* the built-in default template, compiled once per call site */
+ngx_http_clinic_template_t *ngx_http_clinic_template_default(
+    ngx_pool_t *pool);
+
+ngx_int_t ngx_http_clinic_render_page(ngx_pool_t *pool,
+    ngx_http_clinic_template_t *tpl, ngx_http_clinic_page_vars_t *vars,
+    ngx_str_t *out);
+
+/* the listing's content HTML (to go into a page as vars.content) */
+ngx_int_t ngx_http_clinic_render_list_html(ngx_pool_t *pool,
+    ngx_http_clinic_list_item_t *items, ngx_uint_t n, ngx_str_t *out);
+
+/* {"articles":[...],"total":N,"limit":L,"offset":O}, items already sorted */
+ngx_int_t ngx_http_clinic_render_api_list(ngx_pool_t *pool,
+    ngx_http_clinic_list_item_t *items, ngx_uint_t n, ngx_uint_t total,
+    ngx_uint_t limit, ngx_uint_t offset, ngx_str_t *out);
+
+ngx_int_t ngx_http_clinic_render_api_article(ngx_pool_t *pool,
+    ngx_http_clinic_api_article_t *article, ngx_str_t *out);
+
+
+#endif /* _NGX_HTTP_CLINIC_RENDER_H_INCLUDED_ */
