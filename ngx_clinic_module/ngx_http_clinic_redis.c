@@ -473,8 +473,24 @@ static ngx_int_t
 ngx_http_clinic_redis_connect(ngx_http_clinic_redis_endpoint_t *ep)
 {
     ngx_int_t               rc;
+    ngx_file_info_t         fi;
     ngx_connection_t       *c;
     ngx_peer_connection_t   pc;
+
+#if (NGX_HAVE_UNIX_DOMAIN)
+    /*
+     * nginx logs a failed connect() to a missing socket at "crit" on each
+     * attempt; the outage is ours to log, once
+     */
+
+    if (ep->addr.sockaddr->sa_family == AF_UNIX
+        && ngx_file_info(((struct sockaddr_un *) ep->addr.sockaddr)->sun_path,
+                         &fi) == NGX_FILE_ERROR)
+    {
+        ngx_http_clinic_redis_fail(ep, "no socket");
+        return NGX_DECLINED;
+    }
+#endif
 
     ngx_memzero(&pc, sizeof(ngx_peer_connection_t));
 

@@ -26,7 +26,7 @@ ClinicTest::redis_cmd('DEL', 'clinic:{localhost}:submissions');
 ClinicTest::redis_cmd('XADD', 'clinic:{localhost}:submissions', '1700000000000-0',
     'received', '2023-11-14T22:13:20Z', 'name', 'Ann Lee', 'message', 'Stiff neck');
 --- config
-    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
     clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
     location /admin/ { clinic_admin; }
 --- user_files
@@ -51,7 +51,7 @@ ClinicTest::redis_cmd('DEL', 'clinic:{localhost}:submissions');
 ClinicTest::redis_cmd('XADD', 'clinic:{localhost}:submissions', '1-1',
     'received', '2023-11-14T22:13:20Z', 'message', $main::BigValue);
 --- config
-    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
     clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
     location /admin/ { clinic_admin; }
 --- user_files
@@ -74,7 +74,7 @@ qq{{"id":"1-1","received":"2023-11-14T22:13:20Z","fields":{"message":"$v"}}\n}
 ClinicTest::redis_cmd('DEL', 'clinic:{localhost}:submissions');
 ClinicTest::redis_cmd('XADD', 'clinic:{localhost}:submissions', '5-5', 'name', 'Bo');
 --- config
-    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
     clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
     location /admin/ { clinic_admin; }
 --- user_files
@@ -97,7 +97,7 @@ test-token-0123456789abcdef
 
 === TEST 4: clinic_status reports the endpoint's health
 --- config
-    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
     clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
     location /admin/ { clinic_admin; }
     location = /status { clinic_status; }
@@ -110,7 +110,7 @@ test-token-0123456789abcdef
 ["GET /admin/submissions", "GET /status"]
 --- response_body_like eval
 [qr/"submissions"/,
- qr/clinic_redis_up\{endpoint="127\.0\.0\.1:\d+"\} 1\n(?s:.*)clinic_redis_commands_total\{endpoint="127\.0\.0\.1:\d+"\} 2\n(?s:.*)clinic_redis_latency_seconds_count\{endpoint="127\.0\.0\.1:\d+"\} 2\n(?s:.*)clinic_requests_total\{tenant="localhost",handler="admin",code="2xx"\} 1\n/]
+ qr/clinic_redis_up\{endpoint="127\.0\.0\.1:\d+[^"]*"\} 1\n(?s:.*)clinic_redis_commands_total\{endpoint="127\.0\.0\.1:\d+[^"]*"\} 2\n(?s:.*)clinic_redis_latency_seconds_count\{endpoint="127\.0\.0\.1:\d+[^"]*"\} 2\n(?s:.*)clinic_requests_total\{tenant="localhost",handler="admin",code="2xx"\} 1\n/]
 --- no_error_log
 [error]
 

@@ -21,7 +21,7 @@ ClinicTest::redis_cmd_db(3, 'XADD', 'clinic:{localhost}:submissions', '7-7', 'na
 ClinicTest::redis_cmd_db(0, 'DEL', 'clinic:{localhost}:submissions');
 ClinicTest::redis_cmd_db(0, 'XADD', 'clinic:{localhost}:submissions', '7-7', 'name', 'db0');
 --- config
-    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT db=3 password_file=$TEST_NGINX_HTML_DIR/redis.pass;
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT db=3 password_file=$TEST_NGINX_HTML_DIR/redis.pass;
     clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
     location /admin/ { clinic_admin; }
 --- user_files
@@ -42,7 +42,7 @@ GET /admin/submissions/7-7
 
 === TEST 2: a wrong Redis password is logged without the password, and requests fail cleanly
 --- config
-    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT password_file=$TEST_NGINX_HTML_DIR/redis.pass;
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT password_file=$TEST_NGINX_HTML_DIR/redis.pass;
     clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
     location /admin/ { clinic_admin; }
 --- user_files

@@ -16,6 +16,10 @@ use Time::HiRes qw(sleep time);
 our ($RedisPid, $RedisPort, $RedisDir, $Password, $Blackhole);
 my $owner = $$;
 
+# a timeout for blocks that do not test timeouts: nginx under valgrind is
+# slow enough to miss the default 200ms at start
+$ENV{TEST_NGINX_REDIS_TIMEOUT} ||= $ENV{TEST_NGINX_USE_VALGRIND} ? '5s' : '1s';
+
 sub free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                   LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
