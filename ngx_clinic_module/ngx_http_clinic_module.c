@@ -249,6 +249,13 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       0,
       NULL },
 
+    { ngx_string("clinic_contact_store_ip"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clinic_loc_conf_t, store_ip),
+      NULL },
+
     { ngx_string("clinic_spool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_clinic_spool,
@@ -583,6 +590,7 @@ ngx_http_clinic_create_loc_conf(ngx_conf_t *cf)
     conf->tpl = NGX_CONF_UNSET_PTR;
     conf->fields = NGX_CONF_UNSET_PTR;
     conf->retention = NGX_CONF_UNSET;
+    conf->store_ip = NGX_CONF_UNSET;
     conf->limit_client.count = NGX_CONF_UNSET_UINT;
     conf->limit_tenant.count = NGX_CONF_UNSET_UINT;
 
@@ -618,6 +626,7 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->honeypot_line = prev->honeypot_line;
     }
     ngx_conf_merge_sec_value(conf->retention, prev->retention, 0);
+    ngx_conf_merge_value(conf->store_ip, prev->store_ip, 1);
 
     if (conf->limit_client.count == NGX_CONF_UNSET_UINT) {
         conf->limit_client = prev->limit_client;
@@ -1323,14 +1332,25 @@ ngx_http_clinic_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "pattern=", 8) == 0) {
             ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
 
-            rc.pattern.len = value[i].len - 8;
-            rc.pattern.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+
+            /* the whole value must match: anchored at both ends, UTF-8 */
+
+            rc.pattern.len = sizeof("(*UTF)\\A(?:)\\z") - 1 + s.len;
+            rc.pattern.data = ngx_pnalloc(cf->pool, rc.pattern.len);
+            if (rc.pattern.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_sprintf(rc.pattern.data, "(*UTF)\\A(?:%V)\\z", &s);
+
             rc.pool = cf->pool;
             rc.err.len = NGX_MAX_CONF_ERRSTR;
             rc.err.data = errstr;
             rc.options = 0;
 
-            if (rc.pattern.len == 0) {
+            if (s.len == 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "empty pattern in \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
@@ -1344,7 +1364,7 @@ ngx_http_clinic_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             f->pattern = rc.regex;
-            f->pattern_src = rc.pattern;
+            f->pattern_src = s;
             continue;
         }
 

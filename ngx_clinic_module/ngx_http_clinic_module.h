@@ -107,6 +107,7 @@ typedef struct {
     ngx_http_clinic_limit_t          limit_client;
     ngx_http_clinic_limit_t          limit_tenant;
     time_t                           retention;
+    ngx_flag_t                       store_ip;
     ngx_uint_t                       limit_set;  /* unsigned: conf seen */
 } ngx_http_clinic_loc_conf_t;
 
@@ -137,6 +138,7 @@ ngx_int_t ngx_http_clinic_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_articles_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clinic_contact_handler(ngx_http_request_t *r);
 
 /* ngx_http_clinic_status.c */
 ngx_int_t ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
