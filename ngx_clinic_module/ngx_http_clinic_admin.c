@@ -13,6 +13,8 @@
 
 #include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_redis.h"
+#include "ngx_http_clinic_cache.h"
+#include "ngx_http_clinic_content.h"
 
 
 #define NGX_HTTP_CLINIC_ADMIN_LIMIT      20
@@ -23,7 +25,8 @@
 typedef enum {
     NGX_HTTP_CLINIC_ADMIN_LIST = 0,
     NGX_HTTP_CLINIC_ADMIN_GET,
-    NGX_HTTP_CLINIC_ADMIN_DELETE
+    NGX_HTTP_CLINIC_ADMIN_DELETE,
+    NGX_HTTP_CLINIC_ADMIN_PURGE
 } ngx_http_clinic_admin_action_e;
 
 
@@ -31,7 +34,18 @@ typedef struct {
     ngx_http_request_t              *r;
     ngx_uint_t                       action;
     ngx_uint_t                       limit;
+    ngx_uint_t                       purged;     /* L1 entries, this node */
 } ngx_http_clinic_admin_ctx_t;
+
+
+/* drops the tenant's pages from Redis and bumps its purge generation */
+static const char  ngx_http_clinic_purge_script[] =
+    "local keys = redis.call('SMEMBERS', KEYS[1])\n"
+    "for i = 1, #keys, 500 do\n"
+    "  redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return redis.call('INCR', KEYS[2])\n";
 
 
 static ngx_int_t ngx_http_clinic_admin_authorized(ngx_http_request_t *r,
@@ -44,6 +58,12 @@ static ngx_int_t ngx_http_clinic_admin_list(ngx_http_request_t *r,
     ngx_http_clinic_admin_ctx_t *ctx, redisReply *reply);
 static json_t *ngx_http_clinic_admin_entry(redisReply *entry);
 static json_t *ngx_http_clinic_json_string(const char *s, size_t len);
+static ngx_int_t ngx_http_clinic_admin_purge(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *slug);
+static ngx_int_t ngx_http_clinic_admin_lint(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf);
+static json_t *ngx_http_clinic_json_strings(ngx_http_clinic_article_str_t *a,
+    size_t n);
 
 
 ngx_int_t
@@ -98,12 +118,25 @@ ngx_http_clinic_admin_handler(ngx_http_request_t *r)
         return ngx_http_clinic_admin_submissions(r, cscf, &id);
     }
 
-    if ((path.len == 4 && ngx_strncmp(path.data, "lint", 4) == 0)
-        || (path.len >= 5 && ngx_strncmp(path.data, "purge", 5) == 0
-            && (path.len == 5 || path.data[5] == '/')))
+    if (path.len == 4 && ngx_strncmp(path.data, "lint", 4) == 0) {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_clinic_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_http_clinic_admin_lint(r, cscf);
+    }
+
+    if (path.len >= 5 && ngx_strncmp(path.data, "purge", 5) == 0
+        && (path.len == 5 || path.data[5] == '/'))
     {
-        return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
-                                          "not implemented yet");
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_clinic_not_allowed(r, "POST");
+        }
+
+        id.data = path.data + 6;
+        id.len = path.len > 6 ? path.len - 6 : 0;
+
+        return ngx_http_clinic_admin_purge(r, cscf, &id);
     }
 
     return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
@@ -317,8 +350,11 @@ ngx_http_clinic_admin_reply(void *data, redisReply *reply)
         }
 
         rc = ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                          "submissions are temporarily unavailable, "
-                          "try again shortly");
+                          ctx->action == NGX_HTTP_CLINIC_ADMIN_PURGE
+                          ? "the pages were purged on this server only; "
+                            "storage is temporarily unavailable"
+                          : "submissions are temporarily unavailable, "
+                            "try again shortly");
         goto done;
     }
 
@@ -336,6 +372,27 @@ ngx_http_clinic_admin_reply(void *data, redisReply *reply)
         }
 
         json = ngx_http_clinic_admin_entry(reply->element[0]);
+        if (json == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        rc = ngx_http_clinic_send_json(r, NGX_HTTP_OK, json);
+        break;
+
+    case NGX_HTTP_CLINIC_ADMIN_PURGE:
+        if (reply->type != REDIS_REPLY_INTEGER) {
+            rc = ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "unexpected storage reply");
+            break;
+        }
+
+        /* this worker sees it at once, the others within the interval */
+        ((ngx_http_clinic_srv_conf_t *) ngx_http_get_module_srv_conf(r,
+            ngx_http_clinic_module))->purge_gen = reply->integer;
+
+        json = json_pack("{s:I,s:I}", "purged", (json_int_t) ctx->purged,
+                         "generation", (json_int_t) reply->integer);
         if (json == NULL) {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
@@ -495,4 +552,217 @@ ngx_http_clinic_json_string(const char *s, size_t len)
     }
 
     return j;
+}
+
+
+/*
+ * Purges the tenant's pages: from L1 on this node at once, from Redis,
+ * and, through the purge generation every worker polls, from the L1 of
+ * every node within the revalidation interval.  Links make pages depend
+ * on one another, so purging one article purges all of the tenant's pages.
+ */
+
+static ngx_int_t
+ngx_http_clinic_admin_purge(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *slug)
+{
+    size_t                        i, lens[5];
+    ngx_int_t                     rc;
+    ngx_str_t                     prefix, pages, gen;
+    const char                   *argv[5];
+    ngx_http_clinic_admin_ctx_t  *ctx;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    for (i = 0; i < slug->len; i++) {
+        if (!((slug->data[i] >= 'a' && slug->data[i] <= 'z')
+              || (slug->data[i] >= '0' && slug->data[i] <= '9')
+              || slug->data[i] == '-')
+            || i >= NGX_HTTP_CLINIC_ARTICLE_SLUG_MAX)
+        {
+            return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
+                                              "no such article");
+        }
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_clinic_admin_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->r = r;
+    ctx->action = NGX_HTTP_CLINIC_ADMIN_PURGE;
+
+    if (ngx_http_clinic_key(r->pool, cscf, "page:", NULL, &prefix) != NGX_OK
+        || ngx_http_clinic_key(r->pool, cscf, "pages", NULL, &pages)
+           != NGX_OK
+        || ngx_http_clinic_key(r->pool, cscf, "purge", NULL, &gen) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (cmcf->cache_zone) {
+        ctx->purged = ngx_http_clinic_cache_purge(cmcf->cache_zone, &prefix);
+    }
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_http_clinic_purge_script;
+    lens[1] = sizeof(ngx_http_clinic_purge_script) - 1;
+    argv[2] = "2";
+    lens[2] = 1;
+    argv[3] = (const char *) pages.data;
+    lens[3] = pages.len;
+    argv[4] = (const char *) gen.data;
+    lens[4] = gen.len;
+
+    rc = ngx_http_clinic_redis_send(cscf->redis, r->pool, 5, argv, lens,
+                                    ngx_http_clinic_admin_reply, ctx, NULL);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                          "the pages were purged on this server only; "
+                          "storage is temporarily unavailable");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->read_event_handler = ngx_http_clinic_check_broken;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The lint report: every article's parse warnings and unresolved links,
+ * and every file of the folder that is not served, with the reason.
+ */
+
+static ngx_int_t
+ngx_http_clinic_admin_lint(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf)
+{
+    ngx_str_t                        src;
+    ngx_uint_t                       i, issues;
+    json_t                          *json, *articles, *problems, *a;
+    ngx_http_clinic_alloc_t          alloc;
+    ngx_http_clinic_index_t         *index;
+    ngx_http_clinic_article_t        art;
+    ngx_http_clinic_content_t       *content;
+    ngx_http_clinic_loc_conf_t      *clcf;
+    ngx_http_clinic_article_info_t  *info;
+
+    content = cscf->content;
+
+    if (content == NULL) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
+                                          "this clinic serves no articles");
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+
+    index = ngx_http_clinic_content_index(content, clcf->revalidate,
+                                          r->connection->log);
+    if (index == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    articles = json_array();
+    problems = json_array();
+    if (articles == NULL || problems == NULL) {
+        json_decref(articles);
+        json_decref(problems);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json = json_pack("{s:o,s:o}", "articles", articles, "problems", problems);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    issues = 0;
+    ngx_http_clinic_pool_alloc(r->pool, &alloc);
+
+    for (i = 0; i < index->narticles; i++) {
+        info = &index->articles[i];
+
+        if (ngx_http_clinic_content_read(content, info, r->pool,
+                                         r->connection->log, &src)
+            != NGX_OK
+            || ngx_http_clinic_article_render(src.data, src.len,
+                   info->format, (ngx_http_clinic_article_str_t *) &info->slug,
+                   index->links,
+                   (ngx_http_clinic_article_str_t *) &cscf->articles_prefix,
+                   &alloc, &art)
+               != NGX_HTTP_CLINIC_ARTICLE_OK)
+        {
+            a = json_pack("{s:s%,s:s%,s:[s]}", "slug", info->slug.data,
+                          info->slug.len, "file", info->file.data,
+                          info->file.len, "warnings",
+                          "the article cannot be rendered");
+            issues++;
+
+        } else {
+            a = json_pack("{s:s%,s:s%,s:s%,s:o,s:o}",
+                          "slug", info->slug.data, info->slug.len,
+                          "file", info->file.data, info->file.len,
+                          "title", art.title.data, art.title.len,
+                          "warnings",
+                          ngx_http_clinic_json_strings(art.warnings,
+                                                       art.nwarnings),
+                          "unresolved_links",
+                          ngx_http_clinic_json_strings(art.unresolved,
+                                                       art.nunresolved));
+            issues += art.nwarnings + art.nunresolved;
+        }
+
+        if (a == NULL || json_array_append_new(articles, a) != 0) {
+            json_decref(json);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    for (i = 0; i < index->nproblems; i++) {
+        a = json_pack("{s:s%,s:s%}",
+                      "file", index->problems[i].file.data,
+                      index->problems[i].file.len,
+                      "reason", index->problems[i].reason.data,
+                      index->problems[i].reason.len);
+
+        if (a == NULL || json_array_append_new(problems, a) != 0) {
+            json_decref(json);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        issues++;
+    }
+
+    json_object_set_new(json, "ok", json_boolean(issues == 0));
+
+    return ngx_http_clinic_send_json(r, NGX_HTTP_OK, json);
+}
+
+
+static json_t *
+ngx_http_clinic_json_strings(ngx_http_clinic_article_str_t *a, size_t n)
+{
+    size_t   i;
+    json_t  *list;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        (void) json_array_append_new(list,
+                   ngx_http_clinic_json_string((char *) a[i].data,
+                                               a[i].len));
+    }
+
+    return list;
 }

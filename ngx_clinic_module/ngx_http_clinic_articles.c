@@ -246,7 +246,10 @@ ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
         }
     }
 
+    ngx_http_clinic_purge_poll(r, cscf, clcf->revalidate);
+
     h = ngx_http_clinic_hash(index->version, &tv, sizeof(uint64_t));
+    h = ngx_http_clinic_hash(h, &cscf->purge_gen, sizeof(uint64_t));
     h = ngx_http_clinic_hash(h, core->name.data, core->name.len);
     h = ngx_http_clinic_hash(h, cscf->articles_prefix.data,
                              cscf->articles_prefix.len);
@@ -511,7 +514,7 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
     size_t                         lens[5];
     u_char                         ttl[NGX_TIME_T_LEN];
     ngx_int_t                      rc;
-    ngx_str_t                      blob;
+    ngx_str_t                      blob, pages;
     const char                    *argv[5];
     ngx_http_request_t            *r;
     ngx_http_clinic_page_t         page;
@@ -586,8 +589,24 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
             argc = 5;
         }
 
-        (void) ngx_http_clinic_redis_send(cscf->redis, NULL, argc, argv,
-                                          lens, NULL, NULL, NULL);
+        if (ngx_http_clinic_redis_send(cscf->redis, NULL, argc, argv, lens,
+                                       NULL, NULL, NULL)
+            == NGX_OK
+            && ngx_http_clinic_key(r->pool, cscf, "pages", NULL, &pages)
+               == NGX_OK)
+        {
+            /* the tenant's page keys, so that a purge finds them all */
+
+            argv[0] = "SADD";
+            lens[0] = 4;
+            argv[1] = (const char *) pages.data;
+            lens[1] = pages.len;
+            argv[2] = (const char *) ctx->key.data;
+            lens[2] = ctx->key.len;
+
+            (void) ngx_http_clinic_redis_send(cscf->redis, NULL, 3, argv,
+                                              lens, NULL, NULL, NULL);
+        }
 
     } else if (ctx->claimed && cmcf->cache_zone) {
         ngx_http_clinic_cache_release(cmcf->cache_zone, &ctx->key);

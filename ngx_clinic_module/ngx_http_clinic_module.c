@@ -677,6 +677,20 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if ((conf->handler == NGX_HTTP_CLINIC_ARTICLES
+         || conf->handler == NGX_HTTP_CLINIC_API)
+        && conf->content)
+    {
+        /* the admin API's lint reads the folder the pages come from */
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->content == NULL
+            || conf->handler == NGX_HTTP_CLINIC_ARTICLES)
+        {
+            cscf->content = conf->content;
+        }
+    }
+
     if (conf->handler == NGX_HTTP_CLINIC_ADMIN) {
         cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
 

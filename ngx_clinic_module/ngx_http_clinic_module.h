@@ -81,6 +81,13 @@ typedef struct {
 
     ngx_array_t                     *server_names; /* ngx_str_t, lower */
     ngx_str_t                        articles_prefix;
+    void                            *content;    /* of clinic_articles */
+
+    /* per worker: the purge generation, polled from Redis */
+    uint64_t                         purge_gen;
+    ngx_msec_t                       purge_checked;
+    unsigned                         purge_polling:1;
+
     unsigned                         is_tenant:1;
 } ngx_http_clinic_srv_conf_t;
 
@@ -130,6 +137,8 @@ ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
     ngx_http_clinic_srv_conf_t *cscf, const char *suffix, ngx_str_t *extra,
     ngx_str_t *key);
 void ngx_http_clinic_check_broken(ngx_http_request_t *r);
+void ngx_http_clinic_purge_poll(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_msec_t interval);
 ngx_int_t ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given,
     size_t len);
 

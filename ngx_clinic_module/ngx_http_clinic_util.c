@@ -11,9 +11,11 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_redis.h"
 
 
 static void ngx_http_clinic_json_cleanup(void *data);
+static void ngx_http_clinic_purge_reply(void *data, redisReply *reply);
 
 
 /* sends json (a json_t *) and releases it with the request's pool */
@@ -231,4 +233,66 @@ ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given, size_t len)
     }
 
     return diff == 0;
+}
+
+
+/*
+ * Learns the tenant's purge generation (clinic:{T}:purge) at most once per
+ * interval, in the background: the request does not wait, and a purge on
+ * another node reaches this worker's pages within the interval.
+ */
+
+void
+ngx_http_clinic_purge_poll(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_msec_t interval)
+{
+    size_t      lens[2];
+    ngx_str_t   key;
+    const char *argv[2];
+
+    if (cscf->purge_polling
+        || (cscf->purge_checked
+            && ngx_current_msec - cscf->purge_checked < interval))
+    {
+        return;
+    }
+
+    if (ngx_http_clinic_key(r->pool, cscf, "purge", NULL, &key) != NGX_OK) {
+        return;
+    }
+
+    cscf->purge_checked = ngx_current_msec;
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (const char *) key.data;
+    lens[1] = key.len;
+
+    /* the key is copied into the command: no request memory is kept */
+
+    if (ngx_http_clinic_redis_send(cscf->redis, NULL, 2, argv, lens,
+                                   ngx_http_clinic_purge_reply, cscf, NULL)
+        == NGX_OK)
+    {
+        cscf->purge_polling = 1;
+    }
+}
+
+
+static void
+ngx_http_clinic_purge_reply(void *data, redisReply *reply)
+{
+    ngx_http_clinic_srv_conf_t *cscf = data;
+
+    ngx_int_t  n;
+
+    cscf->purge_polling = 0;
+
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        n = ngx_atoi((u_char *) reply->str, reply->len);
+
+        if (n > 0) {
+            cscf->purge_gen = n;
+        }
+    }
 }
