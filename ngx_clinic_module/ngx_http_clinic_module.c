@@ -17,6 +17,7 @@
 #include "ngx_http_clinic_status.h"
 #include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
+#include "ngx_http_clinic_contact.h"
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
@@ -68,7 +69,6 @@ static char *ngx_http_clinic_header_value(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_clinic_pending_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
     u_char *buf, ssize_t n, ngx_str_t *value, size_t min);
 
@@ -777,7 +777,13 @@ ngx_http_clinic_init_process(ngx_cycle_t *cycle)
         }
     }
 
-    return ngx_http_clinic_redis_init_process(cycle, &cmcf->endpoints);
+    if (ngx_http_clinic_redis_init_process(cycle, &cmcf->endpoints)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clinic_spool_init_process(cycle);
 }
 
 
@@ -792,6 +798,7 @@ ngx_http_clinic_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_clinic_spool_exit_process(cycle);
     ngx_http_clinic_redis_exit_process(&cmcf->endpoints);
 }
 
@@ -1207,31 +1214,14 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         core->handler = ngx_http_clinic_api_handler;
         break;
 
-    default:
-        core->handler = ngx_http_clinic_pending_handler;
+    default: /* NGX_HTTP_CLINIC_CONTACT */
+        core->handler = ngx_http_clinic_contact_handler;
         break;
     }
 
     ngx_http_clinic_mark_tenant(cf);
 
     return NGX_CONF_OK;
-}
-
-
-/* answers for a handler whose feature has not landed yet */
-
-static ngx_int_t
-ngx_http_clinic_pending_handler(ngx_http_request_t *r)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
-                                      "not implemented yet");
 }
 
 
