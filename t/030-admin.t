@@ -1,0 +1,196 @@
+# The admin API (SPEC 6): bearer tokens per tenant, submissions with a
+# cursor, get and delete, purge and lint; tenants kept apart.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use ClinicTest;
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+$ENV{TEST_NGINX_TOKEN} = 'token-of-localhost-0123456789';
+$ENV{TEST_NGINX_TOKEN_B} = 'token-of-tenant-b-0123456789';
+
+ClinicTest::redis_start();
+
+our $A = 'clinic:{localhost}:submissions';
+our $B = 'clinic:{b.example}:submissions';
+
+sub seed {
+    ClinicTest::redis_cmd('FLUSHDB');
+    ClinicTest::redis_cmd('XADD', $A, "1-$_", 'received', '2026-01-01T00:00:00Z',
+                          'name', "A$_") for 1 .. 3;
+    ClinicTest::redis_cmd('XADD', $B, '1-1', 'name', 'B-secret');
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    return if defined $block->config;
+    $block->set_value('http_config', <<'CONF');
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name b.example;
+        clinic_admin_token_file $TEST_NGINX_HTML_DIR/token_b;
+        location /admin/ { clinic_admin; }
+    }
+CONF
+    $block->set_value('config', <<'CONF');
+    clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
+    clinic_content $TEST_NGINX_HTML_DIR/articles;
+    location /treatments/ { clinic_articles; }
+    location /admin/ { clinic_admin; }
+CONF
+    $block->set_value('user_files', <<'FILES');
+>>> token
+token-of-localhost-0123456789
+>>> token_b
+token-of-tenant-b-0123456789
+>>> articles/joint-manipulation.txt
+Joint Manipulation
+
+Joint manipulation restores movement. Ask about spinal decompression [LINK] or cupping [LINK].
+>>> articles/spinal-decompression.txt
+Spinal Decompression Therapy
+
+A gentle stretch for the spine.
+FILES
+});
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: no token: 401 with WWW-Authenticate
+--- request
+GET /admin/submissions
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Bearer realm="clinic admin"
+--- response_body
+{"error":{"status":401,"message":"a valid bearer token is required"}}
+
+
+
+=== TEST 2: another tenant's token: 401
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN_B}"
+--- request
+GET /admin/submissions
+--- error_code: 401
+
+
+
+=== TEST 3: a token differing in its last character: 401
+--- more_headers eval
+"Authorization: Bearer " . substr($ENV{TEST_NGINX_TOKEN}, 0, -1) . "X"
+--- request
+GET /admin/submissions
+--- error_code: 401
+
+
+
+=== TEST 4: oldest first, with a cursor
+--- init
+main::seed();
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["GET /admin/submissions?limit=2", "GET /admin/submissions?limit=2&after=1-2"]
+--- response_body eval
+[qq{{"submissions":[{"id":"1-1","received":"2026-01-01T00:00:00Z","fields":{"name":"A1"}},{"id":"1-2","received":"2026-01-01T00:00:00Z","fields":{"name":"A2"}}],"next":"1-2"}\n},
+ qq{{"submissions":[{"id":"1-3","received":"2026-01-01T00:00:00Z","fields":{"name":"A3"}}],"next":null}\n}]
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: bad parameters: 400
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["GET /admin/submissions?limit=0", "GET /admin/submissions?limit=101", "GET /admin/submissions?after=abc"]
+--- error_code eval
+[400, 400, 400]
+
+
+
+=== TEST 6: get, delete (erasure), then gone
+--- init
+main::seed();
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["GET /admin/submissions/1-2", "DELETE /admin/submissions/1-2", "GET /admin/submissions/1-2", "DELETE /admin/submissions/1-2"]
+--- error_code eval
+[200, 204, 404, 404]
+--- response_body eval
+[qq{{"id":"1-2","received":"2026-01-01T00:00:00Z","fields":{"name":"A2"}}\n}, "",
+ qq{{"error":{"status":404,"message":"no such submission"}}\n},
+ qq{{"error":{"status":404,"message":"no such submission"}}\n}]
+
+
+
+=== TEST 7: a tenant sees only its own stream, whatever the id
+--- init
+main::seed();
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN_B}\r\nHost: b.example"
+--- request eval
+["GET /admin/submissions", "GET /admin/submissions/1-3"]
+--- error_code eval
+[200, 404]
+--- response_body eval
+[qq{{"submissions":[{"id":"1-1","received":null,"fields":{"name":"B-secret"}}],"next":null}\n},
+ qq{{"error":{"status":404,"message":"no such submission"}}\n}]
+
+
+
+=== TEST 8: a crafted id cannot leave the tenant's stream
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["GET /admin/submissions/..%2F..%2Fb.example", "GET /admin/submissions/1-1%20clinic:{b.example}:submissions", "GET /admin/other"]
+--- error_code eval
+[404, 404, 404]
+
+
+
+=== TEST 9: purge drops the tenant's pages: the next request renders again
+--- init
+ClinicTest::redis_cmd('FLUSHDB');
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["GET /treatments/joint-manipulation", "GET /treatments/joint-manipulation", "POST /admin/purge", "GET /treatments/joint-manipulation"]
+--- response_headers_like eval
+["X-Clinic-Cache: MISS", "X-Clinic-Cache: HIT", "", "X-Clinic-Cache: MISS"]
+--- response_body_like eval
+[qr/Joint Manipulation/, qr/Joint Manipulation/, qr/^\{"purged":1,"generation":1\}$/, qr/Joint Manipulation/]
+
+
+
+=== TEST 10: purge removed the pages from Redis too, and purge/<slug> works
+--- init
+my $n = ClinicTest::redis_cmd('SCARD', 'clinic:{localhost}:pages');
+die "pages set has $n members" unless $n == 1;
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["POST /admin/purge/joint-manipulation", "GET /admin/purge"]
+--- error_code eval
+[200, 405]
+--- response_body_like eval
+[qr/^\{"purged":\d+,"generation":2\}$/, qr/method not allowed/]
+
+
+
+=== TEST 11: lint reports unresolved links and unreadable files
+--- init
+open my $fh, '>', "$ENV{TEST_NGINX_HTML_DIR}/articles/broken.txt" or die $!;
+print $fh "Broken\n\n\xff\xfe not utf-8\n";
+close $fh;
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request
+GET /admin/lint
+--- response_body_like eval
+qr/^\{"articles":\[\{"slug":"joint-manipulation","file":"joint-manipulation\.txt","title":"Joint Manipulation","warnings":\[\],"unresolved_links":\["or cupping"\]\},\{"slug":"spinal-decompression",.*"problems":\[\{"file":"broken\.txt","reason":"[^"]+"\}\],"ok":false\}$/
