@@ -79,7 +79,7 @@ $(BUILD)/unit/test_%: t/unit/test_%.c $(PURE_SRCS) $(HDRS)
 
 fuzz: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(PURE_SRCS) $(HDRS)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(PURE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all -Ingx_clinic_module \

@@ -83,7 +83,8 @@ ngx_http_clinic_admin_handler(ngx_http_request_t *r)
     }
 
     if (!ngx_http_clinic_admin_authorized(r, cscf)) {
-        r->headers_out.www_authenticate = ngx_list_push(&r->headers_out.headers);
+        r->headers_out.www_authenticate =
+                                     ngx_list_push(&r->headers_out.headers);
         if (r->headers_out.www_authenticate == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -308,7 +308,9 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
 
     /* a worker with a spool backlog keeps the order: behind the backlog */
 
-    if (!ctx->honeypot && ngx_http_clinic_spool_pending((ngx_cycle_t *) ngx_cycle)) {
+    if (!ctx->honeypot
+        && ngx_http_clinic_spool_pending((ngx_cycle_t *) ngx_cycle))
+    {
         return ngx_http_clinic_contact_spool(r, ctx);
     }
 

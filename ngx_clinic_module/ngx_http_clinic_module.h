@@ -17,7 +17,8 @@
 #define NGX_HTTP_CLINIC_REDIS_TIMEOUT       200
 
 
-typedef struct ngx_http_clinic_redis_endpoint_s  ngx_http_clinic_redis_endpoint_t;
+typedef struct ngx_http_clinic_redis_endpoint_s
+    ngx_http_clinic_redis_endpoint_t;
 typedef struct ngx_http_clinic_stats_s  ngx_http_clinic_stats_t;
 
 
