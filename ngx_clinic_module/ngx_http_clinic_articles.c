@@ -220,6 +220,7 @@ ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
 {
     uint64_t                     h, tv;
     ngx_http_clinic_index_t     *index;
+    ngx_http_clinic_template_t  *t;
     ngx_http_clinic_loc_conf_t  *clcf;
     ngx_http_clinic_srv_conf_t  *cscf;
     ngx_http_core_loc_conf_t    *core;
@@ -234,16 +235,18 @@ ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
         return NULL;
     }
 
+    /* the template is part of every page's version, asked for or not */
+
     tv = 0;
+    t = NULL;
+
+    if (clcf->tpl) {
+        t = ngx_http_clinic_tpl_get(clcf->tpl, clcf->revalidate,
+                                    r->connection->log, &tv);
+    }
 
     if (tpl) {
-        if (clcf->tpl) {
-            *tpl = ngx_http_clinic_tpl_get(clcf->tpl, clcf->revalidate,
-                                           r->connection->log, &tv);
-
-        } else {
-            *tpl = NULL;
-        }
+        *tpl = t;
     }
 
     ngx_http_clinic_purge_poll(r, cscf, clcf->revalidate);

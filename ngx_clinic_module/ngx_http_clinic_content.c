@@ -176,6 +176,8 @@ ngx_http_clinic_content_changed(ngx_http_clinic_content_t *content,
         if (ngx_link_info(path, &fi) == NGX_FILE_ERROR
             || fi.st_mtim.tv_sec != a[i].mtim_sec
             || fi.st_mtim.tv_nsec != a[i].mtim_nsec
+            || fi.st_ctim.tv_sec != a[i].ctim_sec
+            || fi.st_ctim.tv_nsec != a[i].ctim_nsec
             || ngx_file_size(&fi) != a[i].size
             || ngx_file_uniq(&fi) != a[i].uniq)
         {
@@ -320,6 +322,8 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
         h = ngx_http_clinic_hash(h, a->file.data, a->file.len + 1);
         h = ngx_http_clinic_hash(h, &a->mtim_sec, sizeof(time_t));
         h = ngx_http_clinic_hash(h, &a->mtim_nsec, sizeof(long));
+        h = ngx_http_clinic_hash(h, &a->ctim_sec, sizeof(time_t));
+        h = ngx_http_clinic_hash(h, &a->ctim_nsec, sizeof(long));
         h = ngx_http_clinic_hash(h, &a->size, sizeof(off_t));
         h = ngx_http_clinic_hash(h, &a->uniq, sizeof(ngx_file_uniq_t));
 
@@ -451,6 +455,8 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     a->mtime = ngx_file_mtime(&fi);
     a->mtim_sec = fi.st_mtim.tv_sec;
     a->mtim_nsec = fi.st_mtim.tv_nsec;
+    a->ctim_sec = fi.st_ctim.tv_sec;
+    a->ctim_nsec = fi.st_ctim.tv_nsec;
     a->size = ngx_file_size(&fi);
     a->uniq = ngx_file_uniq(&fi);
 
@@ -700,6 +706,8 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
         && ngx_file_info(t->path.data, &fi) != NGX_FILE_ERROR
         && fi.st_mtim.tv_sec == t->mtim_sec
         && fi.st_mtim.tv_nsec == t->mtim_nsec
+        && fi.st_ctim.tv_sec == t->ctim_sec
+        && fi.st_ctim.tv_nsec == t->ctim_nsec
         && ngx_file_size(&fi) == t->size)
     {
         *version = t->version;
@@ -746,6 +754,8 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
     t->tpl = tpl;
     t->mtim_sec = fi.st_mtim.tv_sec;
     t->mtim_nsec = fi.st_mtim.tv_nsec;
+    t->ctim_sec = fi.st_ctim.tv_sec;
+    t->ctim_nsec = fi.st_ctim.tv_nsec;
     t->size = ngx_file_size(&fi);
 
     t->version = ngx_http_clinic_hash(0, text.data, text.len);

@@ -31,9 +31,12 @@ typedef struct {
     ngx_uint_t                       format;
     time_t                           mtime;
 
-    /* what revalidation compares */
+    /* what revalidation compares; ctime catches size- and mtime-keeping
+     * rewrites (cp -p, rsync --inplace, tar) */
     time_t                           mtim_sec;
     long                             mtim_nsec;
+    time_t                           ctim_sec;
+    long                             ctim_nsec;
     off_t                            size;
     ngx_file_uniq_t                  uniq;
 } ngx_http_clinic_article_info_t;
@@ -78,6 +81,8 @@ typedef struct {
     ngx_msec_t                       checked;
     time_t                           mtim_sec;
     long                             mtim_nsec;
+    time_t                           ctim_sec;
+    long                             ctim_nsec;
     off_t                            size;
     uint64_t                         version;
     unsigned                         logged:1;
