@@ -81,7 +81,9 @@ static ngx_table_elt_t *ngx_http_clinic_find_header(ngx_http_request_t *r,
  * key.  ARGV: retention ms, client limit, client period, tenant limit,
  * tenant period, honeypot, then the entry's field/value pairs.
  * Returns {0, id} added, {1, id} duplicate, {2, seconds} limited,
- * {3, ""} honeypot counted.
+ * {3, ""} honeypot counted.  A client over its own limit is not counted
+ * against the tenant's, so one client cannot use up the tenant's.  With
+ * retention off the stream never expires (PERSIST undoes an earlier one).
  */
 
 static const char  ngx_http_clinic_store_script[] =
@@ -98,8 +100,9 @@ static const char  ngx_http_clinic_store_script[] =
     "end\n"
     "if KEYS[3] ~= '' then\n"
     "  local c = over(KEYS[3], ARGV[2], ARGV[3])\n"
+    "  if c > 0 then return {2, tostring(c)} end\n"
     "  local t = over(KEYS[4], ARGV[4], ARGV[5])\n"
-    "  if c > 0 or t > 0 then return {2, tostring(math.max(c, t))} end\n"
+    "  if t > 0 then return {2, tostring(t)} end\n"
     "  if ARGV[6] == '1' then return {3, ''} end\n"
     "end\n"
     "local prev = redis.call('GET', KEYS[2])\n"
@@ -112,6 +115,8 @@ static const char  ngx_http_clinic_store_script[] =
     "  local ms = now[1] * 1000 + math.floor(now[2] / 1000)\n"
     "  redis.call('XTRIM', KEYS[1], 'MINID', tostring(ms - keep))\n"
     "  redis.call('PEXPIRE', KEYS[1], keep)\n"
+    "else\n"
+    "  redis.call('PERSIST', KEYS[1])\n"
     "end\n"
     "return {0, id}\n";
 
@@ -466,6 +471,11 @@ ngx_http_clinic_contact_host_allowed(ngx_http_request_t *r, ngx_str_t *url)
 
     if (len == 0 || cscf->server_names == NULL) {
         return NGX_ERROR;
+    }
+
+    if (cscf->regex_names) {
+        /* names given as regexes cannot be checked here: other defences */
+        return NGX_OK;
     }
 
     names = cscf->server_names->elts;
@@ -872,8 +882,9 @@ ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
         len = sizeof("<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
                      "charset=\"utf-8\"><meta name=\"viewport\" content=\""
                      "width=device-width, initial-scale=1\"><title></title>"
-                     "</head>\n<body><h1></h1>\n<p></p>\n<p><a href=\"\">"
-                     "Back</a></p></body></html>\n")
+                     "</head>\n<body><h1></h1>\n<p></p>\n<p><a href=\""
+                     "javascript:history.back()\">Back</a></p></body>"
+                     "</html>\n")
               + 2 * ngx_strlen(title)
               + ngx_http_clinic_article_escape_html(NULL, text->data,
                                                     text->len)

@@ -471,6 +471,7 @@ ngx_http_clinic_tenant_name(ngx_conf_t *cf, ngx_http_clinic_srv_conf_t *conf)
     for (i = 0; i < cscf->server_names.nelts; i++) {
 #if (NGX_PCRE)
         if (sn[i].regex) {
+            conf->regex_names = 1;
             continue;
         }
 #endif

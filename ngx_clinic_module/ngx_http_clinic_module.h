@@ -90,6 +90,7 @@ typedef struct {
     unsigned                         purge_polling:1;
 
     unsigned                         is_tenant:1;
+    unsigned                         regex_names:1;
 } ngx_http_clinic_srv_conf_t;
 
 

@@ -82,6 +82,7 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
     ngx_str_t *addr, ngx_msec_t timeout, ngx_str_t *password_file,
     ngx_int_t db)
 {
+    u_char                            *p;
     ngx_url_t                          u;
     ngx_uint_t                         i;
     ngx_http_clinic_redis_endpoint_t  *ep, **epp;
@@ -141,12 +142,21 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
         return NULL;
     }
 
-    ep->label.len = ngx_sprintf(ep->label.data, "%V%s%s%i%s%M%s", addr,
-                                db ? " " : "", db ? "db=" : "", db,
-                                timeout != NGX_HTTP_CLINIC_REDIS_TIMEOUT
-                                ? " timeout=" : "", timeout,
-                                password_file->len ? " auth" : "")
-                    - ep->label.data;
+    p = ngx_cpymem(ep->label.data, addr->data, addr->len);
+
+    if (db) {
+        p = ngx_sprintf(p, " db=%i", db);
+    }
+
+    if (timeout != NGX_HTTP_CLINIC_REDIS_TIMEOUT) {
+        p = ngx_sprintf(p, " timeout=%Mms", timeout);
+    }
+
+    if (password_file->len) {
+        p = ngx_cpymem(p, " auth", 5);
+    }
+
+    ep->label.len = p - ep->label.data;
     ep->timeout = timeout;
     ep->db = db;
     ep->password_file = *password_file;

@@ -475,3 +475,35 @@ die "replayed: @names" unless "@names" eq "Spool One Spool Two";
 GET /t
 --- response_body
 checked
+
+
+
+=== TEST 29: a plain form without clinic_contact_redirect gets a thank-you page
+--- init
+ClinicTest::redis_cmd('FLUSHDB');
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    location = /contact { clinic_contact; }
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- request
+POST /contact
+name=Dee&email=dee%40example.com&message=Hello
+--- error_code: 200
+--- response_headers
+Content-Type: text/html; charset=utf-8
+--- response_body_like: ^<!DOCTYPE html>\n.*<h1>Message sent</h1>\n<p>Thank you, we have received your message and will get back to you soon\.</p>\n<p><a href="javascript:history\.back\(\)">Back</a></p></body></html>\n$
+
+
+
+=== TEST 30: a plain form with mistakes gets an HTML page naming each field
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    location = /contact { clinic_contact; }
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- request
+POST /contact
+name=%3Cb%3EDee&email=nope
+--- error_code: 422
+--- response_body_like: <h1>Please check the form</h1>\n<p>email must be a valid email address\nmessage is required\n</p>\n.*</html>\n$
