@@ -441,6 +441,7 @@ ngx_http_clinic_articles_l2_reply(void *data, redisReply *reply)
 
     ngx_int_t                     rc;
     ngx_str_t                     blob;
+    ngx_pool_cleanup_t           *cln;
     ngx_http_request_t           *r;
     ngx_http_clinic_page_t        page;
     ngx_http_clinic_main_conf_t  *cmcf;
@@ -466,15 +467,22 @@ ngx_http_clinic_articles_l2_reply(void *data, redisReply *reply)
                 ctx->claimed = 0;
             }
 
-            blob.data = ngx_pnalloc(r->pool, reply->len);
-            if (blob.data == NULL) {
+            /*
+             * the reply is freed when this handler returns: its string is
+             * taken over instead of copied, and freed with the request
+             */
+
+            cln = ngx_pool_cleanup_add(r->pool, 0);
+            if (cln == NULL) {
                 ngx_http_clinic_articles_resume(r,
                                             NGX_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
 
-            ngx_memcpy(blob.data, reply->str, reply->len);
-            (void) ngx_http_clinic_page_decode(&blob, &page);
+            cln->handler = free;
+            cln->data = reply->str;
+            reply->str = NULL;
+            reply->len = 0;
 
             ngx_http_clinic_stats_tenant_count(r,
                                              NGX_HTTP_CLINIC_T_CACHE_REDIS);

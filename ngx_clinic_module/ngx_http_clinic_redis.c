@@ -25,7 +25,8 @@
 #define NGX_HTTP_CLINIC_REDIS_BACKOFF_MIN   50
 #define NGX_HTTP_CLINIC_REDIS_BACKOFF_MAX   2000
 #define NGX_HTTP_CLINIC_REDIS_FREE_OPS      128
-#define NGX_HTTP_CLINIC_REDIS_READ_SIZE     16384
+#define NGX_HTTP_CLINIC_REDIS_READ_SIZE     65536
+#define NGX_HTTP_CLINIC_REDIS_READER_KEEP   (1024 * 1024)
 
 
 typedef struct {
@@ -516,6 +517,13 @@ ngx_http_clinic_redis_connect(ngx_http_clinic_redis_endpoint_t *ep)
     if (ep->reader == NULL) {
         return NGX_ERROR;
     }
+
+    /*
+     * hiredis frees its input buffer whenever it is empty and over 16 KB;
+     * cached pages are bigger than that, so keep up to 1 MB between replies
+     */
+
+    ((redisReader *) ep->reader)->maxbuf = NGX_HTTP_CLINIC_REDIS_READER_KEEP;
 
     rc = ngx_event_connect_peer(&pc);
 
