@@ -42,6 +42,9 @@ Redis on $run/redis.sock.  Logs are in $run/.
   curl http://northside.localhost:8080/treatments/joint-manipulation
   curl http://harbour.localhost:8080/massage/deep-tissue-massage
   curl http://northside.localhost:8080/api/articles
+  curl -H 'Accept: application/json' \\
+       -d 'name=Ann Lee&email=ann@example.com&message=Stiff neck' \\
+       http://northside.localhost:8080/contact
   curl -H "Authorization: Bearer \$(cat demo/northside.token)" \\
        http://northside.localhost:8080/admin/submissions
   curl http://status.localhost:8081/status
