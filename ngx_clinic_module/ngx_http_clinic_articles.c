@@ -82,8 +82,6 @@ static ngx_http_clinic_index_t *ngx_http_clinic_articles_index(
     ngx_http_request_t *r, uint64_t *version,
     ngx_http_clinic_template_t **tpl);
 static ngx_int_t ngx_http_clinic_valid_slug(ngx_str_t *slug);
-static ngx_int_t ngx_http_clinic_set_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_clinic_page_etag(ngx_pool_t *pool,
     ngx_http_clinic_page_t *page);
 static void ngx_http_clinic_articles_cleanup(void *data);
@@ -984,10 +982,8 @@ static ngx_int_t
 ngx_http_clinic_articles_send(ngx_http_request_t *r,
     ngx_http_clinic_page_t *page, const char *layer)
 {
-    ngx_int_t                    rc;
     ngx_buf_t                   *b;
     ngx_str_t                    value;
-    ngx_chain_t                  out;
     ngx_http_clinic_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
@@ -1035,14 +1031,6 @@ ngx_http_clinic_articles_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* If-None-Match and If-Modified-Since: nginx's not_modified filter */
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1051,33 +1039,10 @@ ngx_http_clinic_articles_send(ngx_http_request_t *r,
     b->pos = page->body.data;
     b->last = page->body.data + page->body.len;
     b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    out.buf = b;
-    out.next = NULL;
+    /* If-None-Match and If-Modified-Since: nginx's not_modified filter */
 
-    return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_int_t
-ngx_http_clinic_set_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value = *value;
-
-    return NGX_OK;
+    return ngx_http_clinic_send_body(r, b);
 }
 
 

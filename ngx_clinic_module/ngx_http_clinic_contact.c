@@ -683,8 +683,8 @@ ngx_http_clinic_contact_stored(void *data,
 
     u_char              *p;
     ngx_int_t            rc;
+    ngx_str_t            value;
     ngx_connection_t    *c;
-    ngx_table_elt_t     *h;
     ngx_http_request_t  *r;
 
     r = ctx->r;
@@ -711,18 +711,19 @@ ngx_http_clinic_contact_stored(void *data,
     case NGX_HTTP_CLINIC_STORE_LIMITED:
         ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_LIMITED);
 
-        h = ngx_list_push(&r->headers_out.headers);
         p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-
-        if (h == NULL || p == NULL) {
+        if (p == NULL) {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = p;
-        h->value.len = ngx_sprintf(p, "%T", result->retry_after) - p;
+        value.data = p;
+        value.len = ngx_sprintf(p, "%T", result->retry_after) - p;
+
+        if (ngx_http_clinic_set_header(r, "Retry-After", &value) != NGX_OK) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
 
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "clinic: contact form rate limit reached");
@@ -871,9 +872,7 @@ ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
 {
     size_t        len;
     u_char       *p;
-    ngx_int_t     rc;
     ngx_buf_t    *b;
-    ngx_chain_t   out;
 
     if (title == NULL) {
         len = text->len;
@@ -923,19 +922,7 @@ ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_clinic_send_body(r, b);
 }
 
 

@@ -135,6 +135,9 @@ ngx_int_t ngx_http_clinic_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *message);
 ngx_int_t ngx_http_clinic_not_allowed(ngx_http_request_t *r,
     const char *allow);
+ngx_int_t ngx_http_clinic_send_body(ngx_http_request_t *r, ngx_buf_t *b);
+ngx_int_t ngx_http_clinic_set_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
     ngx_http_clinic_srv_conf_t *cscf, const char *suffix, ngx_str_t *extra,
     ngx_str_t *key);

@@ -266,7 +266,6 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_buf_t                    *b;
     ngx_uint_t                    n;
-    ngx_chain_t                   out;
     ngx_http_clinic_stats_t      *st;
     ngx_http_clinic_srv_conf_t   *cscf, **tenants;
     ngx_http_clinic_main_conf_t  *cmcf;
@@ -332,19 +331,7 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/plain") - 1;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_clinic_send_body(r, b);
 }
 
 

@@ -18,6 +18,52 @@ static void ngx_http_clinic_json_cleanup(void *data);
 static void ngx_http_clinic_purge_reply(void *data, redisReply *reply);
 
 
+/* sends the header, then b as the whole body (not for a header-only answer) */
+
+ngx_int_t
+ngx_http_clinic_send_body(ngx_http_request_t *r, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* adds a response header; name and value must outlive the request */
+
+ngx_int_t
+ngx_http_clinic_set_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
 /* sends json (a json_t *) and releases it with the request's pool */
 
 ngx_int_t
@@ -26,9 +72,7 @@ ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
 {
     char                *text;
     size_t               len;
-    ngx_int_t            rc;
     ngx_buf_t           *b;
-    ngx_chain_t          out;
     ngx_pool_cleanup_t  *cln;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -70,19 +114,7 @@ ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
         ngx_str_null(&r->headers_out.content_type);
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_clinic_send_body(r, b);
 }
 
 
@@ -116,17 +148,14 @@ ngx_http_clinic_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_clinic_not_allowed(ngx_http_request_t *r, const char *allow)
 {
-    ngx_table_elt_t  *h;
+    ngx_str_t  value;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    value.data = (u_char *) allow;
+    value.len = ngx_strlen(allow);
+
+    if (ngx_http_clinic_set_header(r, "Allow", &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
 
     return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                       "method not allowed");
