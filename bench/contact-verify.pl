@@ -3,12 +3,13 @@
 # entries that bench/contact.sh's wrk scripts stored, by their tags. Speaks
 # RESP itself; no modules beyond perl-base.
 #
-#   contact-verify.pl HOST:PORT STREAM RUN [THREAD=SENT ...]
+#   contact-verify.pl [--after ID] HOST:PORT STREAM RUN [THREAD=SENT ...]
 #
-# The wrk scripts (bench/contact-wrk.lua) put "Bench Patient RUN/T/N" in
+# reads the entries after stream id ID (all of them without --after). The
+# wrk scripts (bench/contact-wrk.lua) put "Bench Patient RUN/T/N" in
 # each submission's name: thread T's N-th POST of run RUN. Prints:
 #
-#   entries N      entries in the stream
+#   entries N      entries read (after ID)
 #   run N          entries of this run
 #   unique N       distinct tags among them
 #   duplicates N   entries of this run beyond the first of their tag
@@ -20,12 +21,14 @@
 # and exits 0; it exits 2 when it cannot read the stream.
 use strict;
 use warnings;
+use Getopt::Long;
 use IO::Socket::INET;
 
-my ($addr, $stream, $run, @sent) = @ARGV;
+my $after;
+GetOptions('after=s' => \$after) or usage();
 
-die "usage: contact-verify.pl HOST:PORT STREAM RUN [THREAD=SENT ...]\n"
-    unless defined $run;
+my ($addr, $stream, $run, @sent) = @ARGV;
+usage() unless defined $run;
 
 my %sent;
 for (@sent) {
@@ -38,7 +41,7 @@ my $redis = IO::Socket::INET->new(PeerAddr => $addr, Timeout => 10)
 
 my ($entries, $ours, $dups, $unknown) = (0, 0, 0, 0);
 my %seen;
-my $start = '-';
+my $start = defined $after ? "($after" : '-';
 
 # pages of 10000, each starting after the last id of the one before
 for (;;) {
@@ -82,6 +85,11 @@ if (%sent) {
 }
 exit 0;
 
+
+sub usage {
+    die "usage: contact-verify.pl [--after ID] HOST:PORT STREAM RUN"
+        . " [THREAD=SENT ...]\n";
+}
 
 sub fail {
     print STDERR "contact-verify.pl: @_\n";

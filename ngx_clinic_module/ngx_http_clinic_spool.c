@@ -157,6 +157,7 @@ struct ngx_http_clinic_spool_s {
 
     ngx_msec_t                       last_scan;
     ngx_msec_t                       next_count; /* throttles recount */
+    off_t                            size;       /* of the files, counted */
     uint32_t                         signature;  /* of the folder */
     ngx_atomic_uint_t                depth;      /* as last counted */
     time_t                           open_logged;
@@ -1149,7 +1150,7 @@ ngx_http_clinic_spool_recount(ngx_http_clinic_spool_t *sp)
     uint32_t                      crc;
     ngx_fd_t                      fd;
     ngx_dir_t                     dir;
-    off_t                         bytes;
+    off_t                         bytes, size;
     ngx_uint_t                    pass;
     struct stat                   st;
     ngx_atomic_uint_t             total;
@@ -1169,13 +1170,8 @@ ngx_http_clinic_spool_recount(ngx_http_clinic_spool_t *sp)
         sp->buf_size = NGX_HTTP_CLINIC_SPOOL_CHUNK;
     }
 
-    if (sp->counted
-        && (ngx_msec_int_t) (ngx_current_msec - sp->next_count) < 0)
-    {
-        return;
-    }
-
     slen = sizeof(NGX_HTTP_CLINIC_SPOOL_SUFFIX) - 1;
+    size = 0;
     total = 0;
     bytes = 0;
     crc = 0;
@@ -1219,6 +1215,7 @@ ngx_http_clinic_spool_recount(ngx_http_clinic_spool_t *sp)
                                  sizeof(st.st_size));
                 ngx_crc32_update(&crc, (u_char *) &st.st_mtim,
                                  sizeof(st.st_mtim));
+                size += st.st_size;
                 continue;
             }
 
@@ -1268,7 +1265,19 @@ ngx_http_clinic_spool_recount(ngx_http_clinic_spool_t *sp)
                 return;
             }
 
+            /*
+             * Reading large files is paced, except when the files shrank:
+             * a drained spool shows as 0 at once, not up to a minute late
+             */
+
+            if (sp->counted && size >= sp->size
+                && (ngx_msec_int_t) (ngx_current_msec - sp->next_count) < 0)
+            {
+                return;
+            }
+
             sp->signature = crc;
+            sp->size = size;
         }
     }
 
