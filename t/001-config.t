@@ -465,3 +465,27 @@ invalid honeypot field name "web site"
     location /contact { clinic_contact; }
 --- emerg
 honeypot "website" is also a declared clinic_contact_field
+
+
+
+=== TEST 38: a revalidation interval out of bounds
+--- config
+    clinic_revalidate 0;  # HERE
+--- emerg
+value must be between 1 and 3600000
+
+
+
+=== TEST 39: a base URL that is not http(s)
+--- config
+    clinic_base_url ftp://clinic.example;  # HERE
+--- emerg
+invalid clinic_base_url "ftp://clinic\.example": use http\(s\)://host\[:port\]
+
+
+
+=== TEST 40: clinic_contact_store_ip takes on or off
+--- config
+    clinic_contact_store_ip maybe;  # HERE
+--- emerg
+invalid value "maybe" in "clinic_contact_store_ip" directive, it must be "on" or "off"
