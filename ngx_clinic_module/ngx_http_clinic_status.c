@@ -16,7 +16,8 @@
 static ngx_int_t ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static u_char *ngx_http_clinic_status_redis(u_char *p, u_char *end,
-    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st);
+    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st,
+    ngx_http_clinic_redis_endpoint_t *only);
 static u_char *ngx_http_clinic_status_tenants(u_char *p, u_char *end,
     ngx_http_clinic_srv_conf_t **tenants, ngx_uint_t n,
     ngx_http_clinic_stats_t *st);
@@ -306,7 +307,11 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_http_clinic_status_redis(b->last, b->end, cmcf, st);
+    /* a tenant sees its own endpoint only: another's shard is not its to see */
+
+    b->last = ngx_http_clinic_status_redis(b->last, b->end, cmcf, st,
+                                           cscf->is_tenant ? cscf->redis
+                                                           : NULL);
     b->last = ngx_http_clinic_status_tenants(b->last, b->end, tenants, n, st);
 
     b->last = ngx_slprintf(b->last, b->end,
@@ -337,7 +342,8 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
 
 static u_char *
 ngx_http_clinic_status_redis(u_char *p, u_char *end,
-    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st)
+    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st,
+    ngx_http_clinic_redis_endpoint_t *only)
 {
     ngx_uint_t                          i, j, n;
     ngx_http_clinic_redis_stats_t      *s;
@@ -364,6 +370,10 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
                      "# TYPE clinic_redis_up gauge\n");
 
     for (i = 0; i < st->nredis; i++) {
+        if (only && eps[i] != only) {
+            continue;
+        }
+
         p = ngx_slprintf(p, end, "clinic_redis_up{endpoint=\"");
         p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
         p = ngx_slprintf(p, end, "\"} %uA\n", st->redis[i].up);
@@ -374,6 +384,10 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
                          names[j], help[j], names[j]);
 
         for (i = 0; i < st->nredis; i++) {
+        if (only && eps[i] != only) {
+            continue;
+        }
+
             p = ngx_slprintf(p, end, "%s{endpoint=\"", names[j]);
             p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
             p = ngx_slprintf(p, end, "\"} %uA\n", st->redis[i].counter[j]);
@@ -385,6 +399,10 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
                      "# TYPE clinic_redis_latency_seconds histogram\n");
 
     for (i = 0; i < st->nredis; i++) {
+        if (only && eps[i] != only) {
+            continue;
+        }
+
         s = &st->redis[i];
         n = 0;
 

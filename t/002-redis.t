@@ -289,3 +289,22 @@ GET /wait
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 12: a tenant's clinic_status shows its own Redis endpoint, not another tenant's shard
+--- http_config
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name other.example;
+        clinic_redis 127.0.0.1:$TEST_NGINX_BLACKHOLE_PORT timeout=300ms;
+        clinic_tenant other;
+    }
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    clinic_tenant mine;
+    location = /status { clinic_status; }
+--- request
+GET /status
+--- response_body_like eval
+qr/\A(?!.*timeout=300ms)(?!.*tenant="other").*\nclinic_redis_up\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms"\} 1\n.*\nclinic_cache_total\{tenant="mine",layer="hit"\} 0\n/s
