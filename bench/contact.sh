@@ -74,7 +74,7 @@ VERIFY="perl $ROOT/bench/contact-verify.pl"
 STATIC_BYTES=16384
 
 die() { echo "bench/contact.sh: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
+. "$(dirname "$0")/lib.sh"
 
 [ -f "$MODULE" ] || die "$MODULE is missing: run 'make' first"
 [ -x "$NGINX" ] || die "$NGINX is missing: run 'make deps' (Debian's nginx)"
@@ -129,15 +129,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# how busy the machine is before we start: other processes skew the numbers
-cpu_busy() {    # percent of all cores busy over 2 seconds
-    local a b
-    a=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $5+$6 }' /proc/stat)
-    sleep 2
-    b=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $5+$6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-        printf "%d", (y[1] - x[1]) * 100 / (y[1] - x[1] + y[2] - x[2]) }'
-}
 BUSY=$(cpu_busy)
 if [ "$BUSY" -gt 10 ]; then
     say "warning: the machine is already ${BUSY}% busy; the numbers will be noisy"
@@ -261,15 +252,6 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-# the worker: the master's only child
-worker_of() {
-    local master=$1 d ppid
-    for d in /proc/[0-9]*; do
-        ppid=$(awk '{print $4}' "$d/stat" 2>/dev/null) || continue
-        [ "$ppid" = "$master" ] && { echo "${d#/proc/}"; return; }
-    done
-    die "no worker process under nginx $master"
-}
 WORKER=$(worker_of "$NGINX_PID")
 
 # --- checks: each URL answers as the runs expect -------------------------
@@ -303,17 +285,8 @@ done
 
 # --- measurements ----------------------------------------------------------
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
 
-# to milliseconds: wrk prints 812.00us, 1.23ms, 1.02s
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) printf "%.3f", v / 1000;
-        else if (v ~ /ms$/) printf "%.3f", v + 0;
-        else if (v ~ /s$/) printf "%.3f", v * 1000;
-        else print "?" }'
-}
 
 # the values of the "contact:" lines of the wrk scripts' done()
 contact_line() {    # file key...
@@ -602,7 +575,6 @@ kill_scenario
 
 # --- report -----------------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 report() {
     local k name

@@ -37,7 +37,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 GEN="perl $ROOT/bench/gen.pl"
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
+. "$(dirname "$0")/lib.sh"
 
 [ -f "$MODULE" ] || die "$MODULE is missing: run 'make' first"
 [ -x "$NGINX" ] || die "$NGINX is missing: run 'make deps' (Debian's nginx)"
@@ -88,15 +88,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# how busy the machine is before we start: other processes skew the numbers
-cpu_busy() {    # percent of all cores busy over 2 seconds
-    local a b
-    a=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $5+$6 }' /proc/stat)
-    sleep 2
-    b=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $5+$6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-        printf "%d", (y[1] - x[1]) * 100 / (y[1] - x[1] + y[2] - x[2]) }'
-}
 BUSY=$(cpu_busy)
 if [ "$BUSY" -gt 10 ]; then
     say "warning: the machine is already ${BUSY}% busy; the numbers will be noisy"
@@ -186,15 +177,6 @@ start_nginx() {
     eval "MASTER_$name=$pid"
 }
 
-# the worker: the master's only child
-worker_of() {
-    local master=$1 d ppid
-    for d in /proc/[0-9]*; do
-        ppid=$(awk '{print $4}' "$d/stat" 2>/dev/null) || continue
-        [ "$ppid" = "$master" ] && { echo "${d#/proc/}"; return; }
-    done
-    die "no worker process under nginx $master"
-}
 
 # instance B: the cache zone is http-level, so L1-off needs its own nginx;
 # one tenant with Redis up (REDIS), one with Redis down (MISS)
@@ -293,17 +275,8 @@ redis_latency() {
                END { print s + 0, n + 0 }'
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
 
-# to milliseconds: wrk prints 812.00us, 1.23ms, 1.02s
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) printf "%.3f", v / 1000;
-        else if (v ~ /ms$/) printf "%.3f", v + 0;
-        else if (v ~ /s$/) printf "%.3f", v * 1000;
-        else print "?" }'
-}
 
 # bench KEY URL WORKER PORT TENANT LAYER: wrk, with CPU accounting and,
 # for the module, the count of responses by layer from clinic_status
@@ -403,7 +376,6 @@ done
 
 # --- report --------------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 report() {
     local s k name hdr
