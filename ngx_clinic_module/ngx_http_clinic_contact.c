@@ -15,6 +15,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <ngx_md5.h>
+#include <ngx_sha1.h>
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
@@ -41,6 +42,14 @@ typedef struct {
 typedef struct {
     ngx_http_clinic_store_pt         handler;
     void                            *data;
+
+    /* kept to send the script itself when Redis does not know its hash */
+    ngx_http_clinic_redis_endpoint_t *ep;
+    ngx_pool_t                      *pool;
+    int                              argc;
+    const char                     **argv;
+    size_t                          *lens;
+    unsigned                         retried:1;
 } ngx_http_clinic_store_ctx_t;
 
 
@@ -938,6 +947,7 @@ ngx_http_clinic_contact_store(ngx_http_clinic_redis_endpoint_t *ep,
     ngx_uint_t                    i;
     const char                  **argv;
     ngx_http_clinic_store_ctx_t  *sctx;
+    ngx_http_clinic_main_conf_t  *cmcf;
 
     sctx = ngx_palloc(pool, sizeof(ngx_http_clinic_store_ctx_t));
     argc = 3 + 4 + 6 + sub->npairs;
@@ -951,13 +961,23 @@ ngx_http_clinic_contact_store(ngx_http_clinic_redis_endpoint_t *ep,
 
     sctx->handler = handler;
     sctx->data = data;
+    sctx->ep = ep;
+    sctx->pool = pool;
+    sctx->argc = argc;
+    sctx->argv = argv;
+    sctx->lens = lens;
+    sctx->retried = 0;
+
+    /* Redis keeps scripts by their SHA1: the 1 KB script is sent once */
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_clinic_module);
 
 #define ngx_http_clinic_arg(n, s, l)                                          \
     argv[n] = (const char *) (s); lens[n] = (l)
 
-    ngx_http_clinic_arg(0, "EVAL", 4);
-    ngx_http_clinic_arg(1, ngx_http_clinic_store_script,
-                        sizeof(ngx_http_clinic_store_script) - 1);
+    ngx_http_clinic_arg(0, "EVALSHA", 7);
+    ngx_http_clinic_arg(1, cmcf->store_sha, 40);
     ngx_http_clinic_arg(2, "4", 1);
     ngx_http_clinic_arg(3, sub->stream.data, sub->stream.len);
     ngx_http_clinic_arg(4, sub->dedupe.data, sub->dedupe.len);
@@ -1016,6 +1036,27 @@ ngx_http_clinic_store_reply(void *data, redisReply *reply)
     ngx_memzero(&result, sizeof(ngx_http_clinic_store_result_t));
     result.outcome = NGX_HTTP_CLINIC_STORE_FAILED;
 
+    if (reply && reply->type == REDIS_REPLY_ERROR && !sctx->retried
+        && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
+    {
+        /* a restarted Redis: send the script itself, once */
+
+        sctx->retried = 1;
+        sctx->argv[0] = "EVAL";
+        sctx->lens[0] = 4;
+        sctx->argv[1] = ngx_http_clinic_store_script;
+        sctx->lens[1] = sizeof(ngx_http_clinic_store_script) - 1;
+
+        if (ngx_http_clinic_redis_send(sctx->ep, sctx->pool, sctx->argc,
+                                       sctx->argv, sctx->lens,
+                                       ngx_http_clinic_store_reply, sctx,
+                                       NULL)
+            == NGX_OK)
+        {
+            return;
+        }
+    }
+
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
         code = reply->element[0];
         value = reply->element[1];
@@ -1046,6 +1087,23 @@ ngx_http_clinic_store_reply(void *data, redisReply *reply)
     }
 
     sctx->handler(sctx->data, &result);
+}
+
+
+/* the store script's SHA1 for EVALSHA, computed once at configuration */
+
+void
+ngx_http_clinic_contact_init_conf(ngx_http_clinic_main_conf_t *cmcf)
+{
+    u_char      digest[20];
+    ngx_sha1_t  sha1;
+
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, ngx_http_clinic_store_script,
+                    sizeof(ngx_http_clinic_store_script) - 1);
+    ngx_sha1_final(digest, &sha1);
+
+    (void) ngx_hex_dump(cmcf->store_sha, digest, 20);
 }
 
 

@@ -730,6 +730,8 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    ngx_http_clinic_contact_init_conf(ccmf);
+
     if (ccmf->cache_size == NGX_CONF_UNSET) {
         ccmf->cache_size = 32 * 1024 * 1024;
     }

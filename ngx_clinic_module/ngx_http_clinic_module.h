@@ -64,6 +64,7 @@ typedef struct {
     ssize_t                          cache_size;
     ngx_shm_zone_t                  *stats_zone;
     ngx_str_t                        spool;
+    u_char                           store_sha[40];
     unsigned                         status:1;
 } ngx_http_clinic_main_conf_t;
 
@@ -153,6 +154,9 @@ ngx_int_t ngx_http_clinic_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_articles_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_contact_handler(ngx_http_request_t *r);
+
+/* ngx_http_clinic_contact.c */
+void ngx_http_clinic_contact_init_conf(ngx_http_clinic_main_conf_t *cmcf);
 
 /* ngx_http_clinic_status.c */
 ngx_int_t ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
