@@ -35,6 +35,7 @@ typedef struct {
     ngx_uint_t                       action;
     ngx_uint_t                       limit;
     ngx_uint_t                       purged;     /* L1 entries, this node */
+    const char                      *unavailable; /* the 503's message */
 } ngx_http_clinic_admin_ctx_t;
 
 
@@ -62,6 +63,9 @@ static ngx_int_t ngx_http_clinic_admin_purge(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *slug);
 static ngx_int_t ngx_http_clinic_admin_lint(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf);
+static ngx_int_t ngx_http_clinic_admin_send(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_http_clinic_admin_ctx_t *ctx,
+    int argc, const char **argv, size_t *lens);
 static json_t *ngx_http_clinic_json_strings(ngx_http_clinic_article_str_t *a,
     size_t n);
 
@@ -174,7 +178,7 @@ ngx_http_clinic_admin_submissions(ngx_http_request_t *r,
     int                           argc;
     size_t                        lens[6];
     u_char                        count[NGX_INT_T_LEN], *start;
-    ngx_int_t                     rc, n;
+    ngx_int_t                     n;
     ngx_str_t                     key, arg;
     const char                   *argv[6];
     ngx_http_clinic_admin_ctx_t  *ctx;
@@ -278,13 +282,28 @@ ngx_http_clinic_admin_submissions(ngx_http_request_t *r,
         lens[2] = id->len;
     }
 
+    ctx->unavailable = "submissions are temporarily unavailable, "
+                       "try again shortly";
+
+    return ngx_http_clinic_admin_send(r, cscf, ctx, argc, argv, lens);
+}
+
+
+/* queues the command; the reply handler answers, or 503 when Redis is down */
+
+static ngx_int_t
+ngx_http_clinic_admin_send(ngx_http_request_t *r,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_http_clinic_admin_ctx_t *ctx,
+    int argc, const char **argv, size_t *lens)
+{
+    ngx_int_t  rc;
+
     rc = ngx_http_clinic_redis_send(cscf->redis, r->pool, argc, argv, lens,
                                     ngx_http_clinic_admin_reply, ctx, NULL);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                          "submissions are temporarily unavailable, "
-                          "try again shortly");
+                                          ctx->unavailable);
     }
 
     if (rc != NGX_OK) {
@@ -351,11 +370,7 @@ ngx_http_clinic_admin_reply(void *data, redisReply *reply)
         }
 
         rc = ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                          ctx->action == NGX_HTTP_CLINIC_ADMIN_PURGE
-                          ? "the pages were purged on this server only; "
-                            "storage is temporarily unavailable"
-                          : "submissions are temporarily unavailable, "
-                            "try again shortly");
+                                        ctx->unavailable);
         goto done;
     }
 
@@ -567,22 +582,15 @@ static ngx_int_t
 ngx_http_clinic_admin_purge(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *slug)
 {
-    size_t                        i, lens[5];
-    ngx_int_t                     rc;
+    size_t                        lens[5];
     ngx_str_t                     prefix, pages, gen;
     const char                   *argv[5];
     ngx_http_clinic_admin_ctx_t  *ctx;
     ngx_http_clinic_main_conf_t  *cmcf;
 
-    for (i = 0; i < slug->len; i++) {
-        if (!((slug->data[i] >= 'a' && slug->data[i] <= 'z')
-              || (slug->data[i] >= '0' && slug->data[i] <= '9')
-              || slug->data[i] == '-')
-            || i >= NGX_HTTP_CLINIC_ARTICLE_SLUG_MAX)
-        {
-            return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
-                                              "no such article");
-        }
+    if (slug->len && ngx_http_clinic_valid_slug(slug) != NGX_OK) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
+                                          "no such article");
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
@@ -594,6 +602,8 @@ ngx_http_clinic_admin_purge(ngx_http_request_t *r,
 
     ctx->r = r;
     ctx->action = NGX_HTTP_CLINIC_ADMIN_PURGE;
+    ctx->unavailable = "the pages were purged on this server only; "
+                       "storage is temporarily unavailable";
 
     if (ngx_http_clinic_key(r->pool, cscf, "page:", NULL, &prefix) != NGX_OK
         || ngx_http_clinic_key(r->pool, cscf, "pages", NULL, &pages)
@@ -618,23 +628,7 @@ ngx_http_clinic_admin_purge(ngx_http_request_t *r,
     argv[4] = (const char *) gen.data;
     lens[4] = gen.len;
 
-    rc = ngx_http_clinic_redis_send(cscf->redis, r->pool, 5, argv, lens,
-                                    ngx_http_clinic_admin_reply, ctx, NULL);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                          "the pages were purged on this server only; "
-                          "storage is temporarily unavailable");
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->read_event_handler = ngx_http_clinic_check_broken;
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_clinic_admin_send(r, cscf, ctx, 5, argv, lens);
 }
 
 

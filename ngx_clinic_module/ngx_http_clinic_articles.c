@@ -81,7 +81,6 @@ static ngx_int_t ngx_http_clinic_articles_url(ngx_http_request_t *r,
 static ngx_http_clinic_index_t *ngx_http_clinic_articles_index(
     ngx_http_request_t *r, uint64_t *version,
     ngx_http_clinic_template_t **tpl);
-static ngx_int_t ngx_http_clinic_valid_slug(ngx_str_t *slug);
 static ngx_int_t ngx_http_clinic_page_etag(ngx_pool_t *pool,
     ngx_http_clinic_page_t *page);
 static void ngx_http_clinic_articles_cleanup(void *data);
@@ -181,7 +180,7 @@ ngx_http_clinic_api_handler(ngx_http_request_t *r)
 
 /* [a-z0-9][a-z0-9-]{0,127}: nothing else can name a file of the folder */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_clinic_valid_slug(ngx_str_t *slug)
 {
     size_t  i;

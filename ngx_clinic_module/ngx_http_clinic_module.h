@@ -155,6 +155,9 @@ ngx_int_t ngx_http_clinic_articles_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_contact_handler(ngx_http_request_t *r);
 
+/* ngx_http_clinic_articles.c */
+ngx_int_t ngx_http_clinic_valid_slug(ngx_str_t *slug);
+
 /* ngx_http_clinic_contact.c */
 void ngx_http_clinic_contact_init_conf(ngx_http_clinic_main_conf_t *cmcf);
 

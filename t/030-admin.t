@@ -194,3 +194,15 @@ close $fh;
 GET /admin/lint
 --- response_body_like eval
 qr/^\{"articles":\[\{"slug":"joint-manipulation","file":"joint-manipulation\.txt","title":"Joint Manipulation","warnings":\[\],"unresolved_links":\["or cupping"\]\},\{"slug":"spinal-decompression",.*"problems":\[\{"file":"broken\.txt","reason":"[^"]+"\}\],"ok":false\}$/
+
+
+
+=== TEST 12: purge of something that cannot be a slug: 404, nothing purged
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["POST /admin/purge/-leading-dash", "POST /admin/purge/Upper", "POST /admin/purge/" . ('a' x 129)]
+--- error_code eval
+[404, 404, 404]
+--- response_body eval
+[qq{{"error":{"status":404,"message":"no such article"}}\n}, qq{{"error":{"status":404,"message":"no such article"}}\n}, qq{{"error":{"status":404,"message":"no such article"}}\n}]
