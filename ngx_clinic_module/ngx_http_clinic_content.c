@@ -213,7 +213,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
         ngx_memzero(&fi, sizeof(ngx_file_info_t));
     }
 
-    pool = ngx_create_pool(16384, log);
+    pool = ngx_create_pool(16384, ngx_cycle->log);
     if (pool == NULL) {
         return NULL;
     }
@@ -714,7 +714,7 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
         return t->tpl;
     }
 
-    pool = ngx_create_pool(4096, log);
+    pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
         goto keep;
     }
@@ -771,7 +771,7 @@ keep:
 
     if (t->tpl == NULL) {
         /* never worked on this worker: the built-in page, not an error */
-        pool = ngx_create_pool(4096, log);
+        pool = ngx_create_pool(4096, ngx_cycle->log);
         if (pool == NULL) {
             return NULL;
         }

@@ -188,6 +188,14 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
     ngx_uint_t                         i;
     ngx_http_clinic_redis_endpoint_t  *ep, **epp;
 
+    /*
+     * The clock was last read before the configuration was parsed, which
+     * takes seconds with thousands of tenants: timers armed from that old
+     * reading would expire at once and report a spurious outage.
+     */
+
+    ngx_time_update();
+
     epp = endpoints->elts;
 
     for (i = 0; i < endpoints->nelts; i++) {
@@ -643,7 +651,24 @@ ngx_http_clinic_redis_ping_handler(void *data, redisReply *reply)
 {
     ngx_http_clinic_redis_endpoint_t  *ep = data;
 
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+    if (reply == NULL) {
+        /* the connection already failed, and the reconnect is armed */
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /*
+         * LOADING while Redis reads its dataset, BUSY while a script runs,
+         * or any other refusal: this connection does not count as up, so
+         * close it and come back after the backoff like any other failure
+         */
+
+        ngx_log_error(NGX_LOG_INFO, ep->log, 0,
+                      "clinic: redis \"%V\" answered PING with: %*s",
+                      &ep->name, (size_t) ngx_min(reply->len, 200),
+                      reply->str);
+
+        ngx_http_clinic_redis_fail(ep, "not ready");
         return;
     }
 
