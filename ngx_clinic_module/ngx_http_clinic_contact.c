@@ -24,18 +24,24 @@
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_form.h"
 #include "ngx_http_clinic_contact.h"
+#include "ngx_http_clinic_limit.h"
 
 
 #define NGX_HTTP_CLINIC_UA_MAX       512
 #define NGX_HTTP_CLINIC_PAGE_MAX     2048
 #define NGX_HTTP_CLINIC_DEDUPE_TTL   "86400"
+#define NGX_HTTP_CLINIC_WAIT_MAX     4096   /* submissions behind a backlog */
+#define NGX_HTTP_CLINIC_WAIT_STEP    2      /* ms between looks at it */
 
 
 typedef struct {
     ngx_http_request_t              *r;
     ngx_http_clinic_submission_t     sub;
+    ngx_queue_t                      queue;      /* in cmcf->waiting */
+    ngx_msec_t                       since;      /* began to wait */
     unsigned                         json:1;
     unsigned                         honeypot:1;
+    unsigned                         waiting:1;
 } ngx_http_clinic_contact_ctx_t;
 
 
@@ -67,6 +73,14 @@ static ngx_int_t ngx_http_clinic_contact_submission(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx, ngx_http_clinic_form_result_t *res);
 static void ngx_http_clinic_contact_stored(void *data,
     ngx_http_clinic_store_result_t *result);
+static ngx_int_t ngx_http_clinic_contact_store_now(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx);
+static ngx_int_t ngx_http_clinic_contact_wait(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx);
+static void ngx_http_clinic_contact_wait_handler(ngx_event_t *ev);
+static void ngx_http_clinic_contact_wait_cleanup(void *data);
+static void ngx_http_clinic_contact_resume(ngx_http_clinic_contact_ctx_t *ctx,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_clinic_contact_spool(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx);
 static ngx_int_t ngx_http_clinic_contact_accepted(ngx_http_request_t *r,
@@ -214,7 +228,6 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx)
 {
     size_t                           n;
-    ngx_int_t                        rc;
     ngx_str_t                        body;
     ngx_uint_t                       nfields;
     ngx_http_clinic_alloc_t          alloc;
@@ -225,11 +238,8 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
     ngx_http_clinic_form_field_t    *fields;
     ngx_http_clinic_form_result_t    res;
     ngx_http_clinic_loc_conf_t      *clcf;
-    ngx_http_clinic_srv_conf_t      *cscf;
-    ngx_http_clinic_store_limits_t   limits;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
 
     if (ngx_http_clinic_contact_read_body(r, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -320,13 +330,36 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a worker with a spool backlog keeps the order: behind the backlog */
+    /*
+     * A worker with a spool backlog keeps the order: the submission waits
+     * in memory until the backlog is in Redis, which then takes it as
+     * usual.  Spooling it would keep the backlog from ever draining under
+     * steady load.
+     */
 
     if (!ctx->honeypot
         && ngx_http_clinic_spool_pending((ngx_cycle_t *) ngx_cycle))
     {
-        return ngx_http_clinic_contact_spool(r, ctx);
+        return ngx_http_clinic_contact_wait(r, ctx);
     }
+
+    return ngx_http_clinic_contact_store_now(r, ctx);
+}
+
+
+/* the store script with the limits; NGX_DONE while Redis has it */
+
+static ngx_int_t
+ngx_http_clinic_contact_store_now(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx)
+{
+    ngx_int_t                        rc;
+    ngx_http_clinic_loc_conf_t      *clcf;
+    ngx_http_clinic_srv_conf_t      *cscf;
+    ngx_http_clinic_store_limits_t   limits;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
 
     ngx_memzero(&limits, sizeof(ngx_http_clinic_store_limits_t));
 
@@ -362,6 +395,165 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
     }
 
     return ngx_http_clinic_contact_spool(r, ctx);
+}
+
+
+/*
+ * Waits behind this worker's spool backlog: FIFO, at most
+ * NGX_HTTP_CLINIC_WAIT_MAX submissions, each for at most the Redis timeout;
+ * past either bound, or when Redis goes down, a submission is spooled as
+ * before.  NGX_DONE while it waits.
+ */
+
+static ngx_int_t
+ngx_http_clinic_contact_wait(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_clinic_srv_conf_t   *cscf;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    if (cmcf->waiting.next == NULL) {
+        ngx_queue_init(&cmcf->waiting);
+
+        cmcf->wait_event.handler = ngx_http_clinic_contact_wait_handler;
+        cmcf->wait_event.data = cmcf;
+        cmcf->wait_event.log = ngx_cycle->log;
+    }
+
+    if (cscf->redis == NULL
+        || !ngx_http_clinic_redis_is_up(cscf->redis)
+        || cmcf->nwaiting >= NGX_HTTP_CLINIC_WAIT_MAX)
+    {
+        return ngx_http_clinic_contact_spool(r, ctx);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_clinic_contact_wait_cleanup;
+    cln->data = ctx;
+
+    ctx->since = ngx_current_msec;
+    ctx->waiting = 1;
+    ngx_queue_insert_tail(&cmcf->waiting, &ctx->queue);
+    cmcf->nwaiting++;
+
+    r->read_event_handler = ngx_http_clinic_check_broken;
+
+    ngx_http_clinic_spool_kick();
+
+    if (!cmcf->wait_event.timer_set) {
+        ngx_add_timer(&cmcf->wait_event, NGX_HTTP_CLINIC_WAIT_STEP);
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * Releases the waiting submissions in their order: all of them to Redis
+ * once the backlog is gone (one pipelined connection keeps that order),
+ * or the oldest ones to the spool once they have waited out the timeout.
+ */
+
+static void
+ngx_http_clinic_contact_wait_handler(ngx_event_t *ev)
+{
+    ngx_http_clinic_main_conf_t *cmcf = ev->data;
+
+    ngx_uint_t                      pending;
+    ngx_queue_t                    *q;
+    ngx_http_request_t             *r;
+    ngx_http_clinic_srv_conf_t     *cscf;
+    ngx_http_clinic_contact_ctx_t  *ctx;
+
+    pending = ngx_http_clinic_spool_pending((ngx_cycle_t *) ngx_cycle);
+
+    while (!ngx_queue_empty(&cmcf->waiting)) {
+        q = ngx_queue_head(&cmcf->waiting);
+        ctx = ngx_queue_data(q, ngx_http_clinic_contact_ctx_t, queue);
+        r = ctx->r;
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+        if (!pending) {
+            ngx_queue_remove(q);
+            cmcf->nwaiting--;
+            ctx->waiting = 0;
+
+            ngx_http_clinic_contact_resume(ctx,
+                                   ngx_http_clinic_contact_store_now(r, ctx));
+            continue;
+        }
+
+        if (ngx_current_msec - ctx->since < cscf->redis->timeout
+            && ngx_http_clinic_redis_is_up(cscf->redis)
+            && !ngx_exiting)
+        {
+            break;
+        }
+
+        ngx_queue_remove(q);
+        cmcf->nwaiting--;
+        ctx->waiting = 0;
+
+        ngx_http_clinic_contact_resume(ctx,
+                                       ngx_http_clinic_contact_spool(r, ctx));
+
+        /* the spool has grown: what waits behind it keeps waiting */
+    }
+
+    if (!ngx_queue_empty(&cmcf->waiting)) {
+        ngx_add_timer(ev, NGX_HTTP_CLINIC_WAIT_STEP);
+    }
+}
+
+
+static void
+ngx_http_clinic_contact_resume(ngx_http_clinic_contact_ctx_t *ctx,
+    ngx_int_t rc)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    if (rc == NGX_DONE) {
+        /* Redis has it now: the store handler finalizes */
+        return;
+    }
+
+    r = ctx->r;
+    c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* a request that goes away while waiting leaves the queue */
+
+static void
+ngx_http_clinic_contact_wait_cleanup(void *data)
+{
+    ngx_http_clinic_contact_ctx_t *ctx = data;
+
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    if (!ctx->waiting) {
+        return;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_clinic_module);
+
+    ngx_queue_remove(&ctx->queue);
+    cmcf->nwaiting--;
+    ctx->waiting = 0;
 }
 
 
@@ -412,7 +604,9 @@ ngx_http_clinic_contact_read_body(ngx_http_request_t *r, ngx_str_t *body)
             continue;
         }
 
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        if (b->last != b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
     }
 
     *p = '\0';
@@ -430,9 +624,38 @@ ngx_http_clinic_contact_read_body(ngx_http_request_t *r, ngx_str_t *body)
 static ngx_int_t
 ngx_http_clinic_contact_origin(ngx_http_request_t *r)
 {
-    ngx_table_elt_t  *h;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *o;
 
     h = ngx_http_clinic_find_header(r, "Origin", 6);
+
+    /* a request is from one site: Origin headers that disagree are forged */
+
+    part = &r->headers_in.headers.part;
+    o = part->elts;
+
+    for (i = 0; h; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            o = part->elts;
+            i = 0;
+        }
+
+        if (o[i].key.len == 6
+            && ngx_strncasecmp(o[i].key.data, (u_char *) "Origin", 6) == 0
+            && (o[i].value.len != h->value.len
+                || ngx_strncmp(o[i].value.data, h->value.data,
+                               h->value.len) != 0))
+        {
+            return NGX_ERROR;
+        }
+    }
 
     if (h && !(h->value.len == 4
                && ngx_strncmp(h->value.data, "null", 4) == 0))
@@ -759,10 +982,53 @@ static ngx_int_t
 ngx_http_clinic_contact_spool(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx)
 {
-    ngx_str_t                     id;
+    u_char                       *p;
+    time_t                        retry;
+    ngx_str_t                     id, value;
+    ngx_http_clinic_loc_conf_t   *clcf;
+    ngx_http_clinic_srv_conf_t   *cscf;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    /*
+     * The limits live in Redis, which is out of reach: this node counts
+     * them itself meanwhile, so a flood during an outage is still refused
+     */
+
+    if (ngx_http_clinic_limit_take(cmcf->limit_zone, &cscf->tenant,
+                                   &r->connection->addr_text,
+                                   clcf->limit_client.count,
+                                   clcf->limit_client.period,
+                                   clcf->limit_tenant.count,
+                                   clcf->limit_tenant.period, &retry)
+        == NGX_BUSY)
+    {
+        ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_LIMITED);
+
+        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        value.data = p;
+        value.len = ngx_sprintf(p, "%T", retry) - p;
+
+        if (ngx_http_clinic_set_header(r, "Retry-After", &value) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clinic: contact form rate limit reached (counted "
+                      "on this node while Redis is unavailable)");
+
+        return ngx_http_clinic_contact_error(r, ctx,
+                   NGX_HTTP_TOO_MANY_REQUESTS,
+                   "too many messages were sent, please try again later "
+                   "or call the clinic");
+    }
 
     if (cmcf->spool.len
         && ngx_http_clinic_spool_append(r, &ctx->sub, &id) == NGX_OK)

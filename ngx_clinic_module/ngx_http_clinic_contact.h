@@ -84,6 +84,7 @@ ngx_int_t ngx_http_clinic_spool_append(ngx_http_request_t *r,
 
 /* whether this worker still has spooled submissions to replay */
 ngx_uint_t ngx_http_clinic_spool_pending(ngx_cycle_t *cycle);
+void ngx_http_clinic_spool_kick(void);
 
 ngx_int_t ngx_http_clinic_spool_init_process(ngx_cycle_t *cycle);
 void ngx_http_clinic_spool_exit_process(ngx_cycle_t *cycle);

@@ -18,6 +18,7 @@
 #include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_contact.h"
+#include "ngx_http_clinic_limit.h"
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
@@ -731,6 +732,14 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
     }
 
     ngx_http_clinic_contact_init_conf(ccmf);
+
+    if (ccmf->spool.len) {
+        ccmf->limit_zone = ngx_http_clinic_limit_add_zone(cf,
+                                                     &ngx_http_clinic_module);
+        if (ccmf->limit_zone == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     if (ccmf->cache_size == NGX_CONF_UNSET) {
         ccmf->cache_size = 32 * 1024 * 1024;

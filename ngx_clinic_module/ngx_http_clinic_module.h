@@ -63,8 +63,14 @@ typedef struct {
     ngx_shm_zone_t                  *cache_zone;
     ssize_t                          cache_size;
     ngx_shm_zone_t                  *stats_zone;
+    ngx_shm_zone_t                  *limit_zone; /* with clinic_spool */
     ngx_str_t                        spool;
     u_char                           store_sha[40];
+
+    /* per worker: contact submissions waiting behind the spool's backlog */
+    ngx_queue_t                      waiting;
+    ngx_uint_t                       nwaiting;
+    ngx_event_t                      wait_event;
     unsigned                         status:1;
 } ngx_http_clinic_main_conf_t;
 

@@ -217,6 +217,9 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
         ep->backoff = NGX_HTTP_CLINIC_REDIS_BACKOFF_MIN;
         ep->initialised = 1;
 
+        /* not up for the metrics until this worker's PING is answered */
+        ngx_http_clinic_stats_redis_up(ep->stats, 0);
+
         /* warm up now; a failure only marks the endpoint down */
         (void) ngx_http_clinic_redis_connect(ep);
     }

@@ -96,6 +96,8 @@ typedef struct {
     off_t                            size;       /* own: acknowledged end */
     off_t                            end;        /* where the last read ended */
     ngx_uint_t                       failures;   /* failed batches in a row */
+    time_t                           created;    /* from the name */
+    time_t                           oldest;     /* first record to replay */
     u_char                          *path;       /* "\0" terminated */
     u_char                          *name;       /* in path */
     unsigned                         own:1;      /* written by this worker */
@@ -138,7 +140,7 @@ struct ngx_http_clinic_spool_s {
     ngx_log_t                       *log;
     ngx_str_t                        dir;        /* "\0" terminated */
     u_char                          *path;       /* dir + "/" + NAME_MAX */
-    ngx_queue_t                      files;      /* in adoption order */
+    ngx_queue_t                      files;      /* in replay order */
     ngx_http_clinic_spool_file_t    *own;        /* appended to */
     ngx_uint_t                       norphans;
     ngx_uint_t                       seq;        /* for spool ids */
@@ -179,7 +181,10 @@ static ngx_int_t ngx_http_clinic_spool_write(ngx_http_clinic_spool_t *sp,
     ngx_http_clinic_spool_file_t *f, u_char *data, size_t len);
 static ngx_int_t ngx_http_clinic_spool_sync_dir(ngx_http_clinic_spool_t *sp);
 static ngx_http_clinic_spool_file_t *ngx_http_clinic_spool_file(
-    ngx_http_clinic_spool_t *sp, ngx_fd_t fd, u_char *name, size_t len);
+    ngx_http_clinic_spool_t *sp, ngx_fd_t fd, u_char *name, size_t len,
+    ngx_uint_t own);
+static time_t ngx_http_clinic_spool_name_time(u_char *name, size_t len);
+static void ngx_http_clinic_spool_oldest(ngx_http_clinic_spool_t *sp);
 static void ngx_http_clinic_spool_tick(ngx_event_t *ev);
 static void ngx_http_clinic_spool_scan(ngx_http_clinic_spool_t *sp);
 static ngx_int_t ngx_http_clinic_spool_known(ngx_http_clinic_spool_t *sp,
@@ -201,7 +206,7 @@ static void ngx_http_clinic_spool_reject(ngx_http_clinic_spool_t *sp,
     const char *why);
 static ngx_int_t ngx_http_clinic_spool_parse(ngx_pool_t *pool, u_char *line,
     size_t len, ngx_str_t *tenant, ngx_http_clinic_submission_t *sub,
-    const char **why);
+    time_t *queued, const char **why);
 static ngx_int_t ngx_http_clinic_spool_json_str(ngx_pool_t *pool,
     json_t *value, ngx_uint_t binary, ngx_str_t *s);
 static ngx_http_clinic_srv_conf_t *ngx_http_clinic_spool_tenant(
@@ -298,11 +303,17 @@ ngx_http_clinic_spool_append(ngx_http_request_t *r,
         goto failed;
     }
 
+    if (sp->own->confirmed >= sp->own->size) {
+        sp->own->oldest = ngx_time();
+    }
+
     if (ngx_http_clinic_spool_write(sp, sp->own, line.data, line.len)
         != NGX_OK)
     {
         goto failed;
     }
+
+    ngx_http_clinic_spool_oldest(sp);
 
     if (hdr) {
         (void) ngx_atomic_fetch_add(&hdr->spool_depth, 1);
@@ -349,6 +360,21 @@ ngx_http_clinic_spool_pending(ngx_cycle_t *cycle)
     }
 
     return 0;
+}
+
+
+/* replays the backlog now, not at the next tick: submissions wait for it */
+
+void
+ngx_http_clinic_spool_kick(void)
+{
+    ngx_http_clinic_spool_t  *sp;
+
+    sp = ngx_http_clinic_spool_worker;
+
+    if (sp && sp->batch == NULL && !ngx_exiting) {
+        ngx_add_timer(&sp->timer, NGX_HTTP_CLINIC_SPOOL_AGAIN);
+    }
 }
 
 
@@ -410,6 +436,8 @@ ngx_http_clinic_spool_init_process(ngx_cycle_t *cycle)
     ngx_add_timer(&sp->timer, NGX_HTTP_CLINIC_SPOOL_INTERVAL);
 
     ngx_http_clinic_spool_worker = sp;
+
+    ngx_http_clinic_spool_oldest(sp);
 
     return NGX_OK;
 }
@@ -473,6 +501,9 @@ ngx_http_clinic_spool_exit_process(ngx_cycle_t *cycle)
         ngx_free(sp->tenants);
         sp->tenants = NULL;
     }
+
+    /* what is left is an orphan now: its adopter reports its age */
+    ngx_http_clinic_spool_oldest(sp);
 
     ngx_http_clinic_spool_worker = NULL;
 }
@@ -733,7 +764,7 @@ ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp)
         }
 
         f = ngx_http_clinic_spool_file(sp, fd, sp->path + sp->dir.len + 1,
-                                       len - sp->dir.len - 1);
+                                       len - sp->dir.len - 1, 1);
         if (f == NULL) {
             (void) unlink((char *) sp->path);
             (void) close(fd);
@@ -869,15 +900,22 @@ ngx_http_clinic_spool_sync_dir(ngx_http_clinic_spool_t *sp)
 }
 
 
-/* a locked file joins the worker's list; the path is built from name */
+/*
+ * A locked file joins the worker's list; the path is built from name.
+ * The list is the replay order: the files of processes that are gone,
+ * oldest first (by the time in their names), then the worker's own files,
+ * which are newer than any record of an orphan it adopts: a worker spools
+ * nothing new while it has records to replay (see the contact handler).
+ */
 
 static ngx_http_clinic_spool_file_t *
 ngx_http_clinic_spool_file(ngx_http_clinic_spool_t *sp, ngx_fd_t fd,
-    u_char *name, size_t len)
+    u_char *name, size_t len, ngx_uint_t own)
 {
     u_char                        *p;
+    ngx_queue_t                   *q;
     ngx_file_info_t                fi;
-    ngx_http_clinic_spool_file_t  *f;
+    ngx_http_clinic_spool_file_t  *f, *g;
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_log_error(NGX_LOG_CRIT, sp->log, ngx_errno,
@@ -904,9 +942,102 @@ ngx_http_clinic_spool_file(ngx_http_clinic_spool_t *sp, ngx_fd_t fd,
     p = ngx_cpymem(p, name, len);
     *p = '\0';
 
-    ngx_queue_insert_tail(&sp->files, &f->queue);
+    f->created = ngx_http_clinic_spool_name_time(name, len);
+
+    if (own) {
+        ngx_queue_insert_tail(&sp->files, &f->queue);
+        return f;
+    }
+
+    /* until its first record is read, the file is as old as its name */
+    f->oldest = f->created;
+
+    for (q = ngx_queue_head(&sp->files);
+         q != ngx_queue_sentinel(&sp->files);
+         q = ngx_queue_next(q))
+    {
+        g = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
+
+        if (g->own || g->created > f->created
+            || (g->created == f->created
+                && ngx_strcmp(g->name, f->name) > 0))
+        {
+            break;
+        }
+    }
+
+    /* inserted before q, or at the tail when q is the sentinel */
+    ngx_queue_insert_tail(q, &f->queue);
 
     return f;
+}
+
+
+/* "<pid>-<time>[-<n>].spool": the time the file was created, 0 if none */
+
+static time_t
+ngx_http_clinic_spool_name_time(u_char *name, size_t len)
+{
+    u_char  *p, *last, *start;
+
+    last = name + len;
+    p = ngx_strlchr(name, last, '-');
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    start = ++p;
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        p++;
+    }
+
+    if (p == start) {
+        return 0;
+    }
+
+    return ngx_max(ngx_atotm(start, p - start), 0);
+}
+
+
+/*
+ * Publishes when this worker's oldest record still to replay was queued,
+ * for clinic_spool_oldest_seconds: an operator sees a spool that does not
+ * drain, whichever worker holds it.
+ */
+
+static void
+ngx_http_clinic_spool_oldest(ngx_http_clinic_spool_t *sp)
+{
+    time_t                         oldest;
+    ngx_queue_t                   *q;
+    ngx_http_clinic_stats_hdr_t   *hdr;
+    ngx_http_clinic_spool_file_t  *f;
+
+    hdr = ngx_http_clinic_spool_stats(sp->cmcf);
+    if (hdr == NULL) {
+        return;
+    }
+
+    oldest = 0;
+
+    for (q = ngx_queue_head(&sp->files);
+         q != ngx_queue_sentinel(&sp->files);
+         q = ngx_queue_next(q))
+    {
+        f = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
+
+        if (f->own && f->confirmed >= f->size) {
+            f->oldest = 0;
+        }
+
+        if (f->oldest && (oldest == 0 || f->oldest < oldest)) {
+            oldest = f->oldest;
+        }
+    }
+
+    hdr->spool_oldest[ngx_http_clinic_stats_worker_slot()] = oldest;
 }
 
 
@@ -933,6 +1064,8 @@ ngx_http_clinic_spool_tick(ngx_event_t *ev)
 
         ngx_http_clinic_spool_start(sp);
     }
+
+    ngx_http_clinic_spool_oldest(sp);
 
     if (!ev->timer_set) {
         ngx_add_timer(ev, NGX_HTTP_CLINIC_SPOOL_INTERVAL);
@@ -1085,7 +1218,7 @@ ngx_http_clinic_spool_adopt(ngx_http_clinic_spool_t *sp, u_char *name,
         return;
     }
 
-    f = ngx_http_clinic_spool_file(sp, fd, name, len);
+    f = ngx_http_clinic_spool_file(sp, fd, name, len, 0);
     if (f == NULL) {
         (void) close(fd);
         return;
@@ -1562,15 +1695,21 @@ ngx_http_clinic_spool_judge(ngx_http_clinic_spool_t *sp,
     u_char *line, size_t len, ngx_http_clinic_spool_rec_t *rec)
 {
     off_t                        off;
+    time_t                       queued;
     ngx_int_t                    rc;
     ngx_str_t                    tenant;
     const char                  *why;
     ngx_http_clinic_srv_conf_t  *cscf;
 
     off = rec->end - len - 1;
+    queued = 0;
 
     rc = ngx_http_clinic_spool_parse(batch->pool, line, len, &tenant,
-                                     &rec->sub, &why);
+                                     &rec->sub, &queued, &why);
+
+    if (off == f->confirmed && queued) {
+        f->oldest = queued;
+    }
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -1663,7 +1802,8 @@ ngx_http_clinic_spool_reject(ngx_http_clinic_spool_t *sp,
 
 static ngx_int_t
 ngx_http_clinic_spool_parse(ngx_pool_t *pool, u_char *line, size_t len,
-    ngx_str_t *tenant, ngx_http_clinic_submission_t *sub, const char **why)
+    ngx_str_t *tenant, ngx_http_clinic_submission_t *sub, time_t *queued,
+    const char **why)
 {
     size_t         i, n;
     json_t        *json, *v, *pairs;
@@ -1722,9 +1862,15 @@ ngx_http_clinic_spool_parse(ngx_pool_t *pool, u_char *line, size_t len,
         goto done;
     }
 
-    if (!json_is_string(json_object_get(json, "id"))) {
+    v = json_object_get(json, "id");
+
+    if (!json_is_string(v)) {
         goto done;
     }
+
+    /* "<pid>-<time>-<seq>": when the record was queued */
+    *queued = ngx_http_clinic_spool_name_time((u_char *) json_string_value(v),
+                                              json_string_length(v));
 
     rc = ngx_http_clinic_spool_json_str(pool, json_object_get(json, "tenant"),
                                         0, tenant);
@@ -2185,6 +2331,8 @@ ngx_http_clinic_spool_complete(ngx_http_clinic_spool_t *sp)
         f->stopped = 0;
         ngx_http_clinic_spool_finish(sp, f);
     }
+
+    ngx_http_clinic_spool_oldest(sp);
 
     /* more is likely waiting: no need to wait a whole second for it */
 

@@ -23,6 +23,10 @@ static u_char *ngx_http_clinic_status_tenants(u_char *p, u_char *end,
     ngx_http_clinic_stats_t *st);
 static u_char *ngx_http_clinic_status_label(u_char *p, u_char *end,
     ngx_str_t *value);
+static ngx_atomic_uint_t ngx_http_clinic_status_workers_mask(void);
+static ngx_uint_t ngx_http_clinic_status_popcount(ngx_atomic_uint_t v);
+static time_t ngx_http_clinic_status_spool_oldest(
+    ngx_http_clinic_stats_hdr_t *hdr);
 
 
 static const double  ngx_http_clinic_latency_le[] = {
@@ -74,6 +78,15 @@ ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
         ngx_crc32_update(&crc, eps[i]->label.data, eps[i]->label.len);
         ngx_crc32_update(&crc, (u_char *) "\n", 1);
     }
+
+    /* and only when the counters are laid out as this build lays them */
+
+    size = sizeof(ngx_http_clinic_stats_hdr_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+    size = sizeof(ngx_http_clinic_redis_stats_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+    size = sizeof(ngx_http_clinic_tenant_stats_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
 
     ngx_crc32_final(crc);
     st->layout = crc;
@@ -141,14 +154,39 @@ ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+ngx_uint_t
+ngx_http_clinic_stats_worker_slot(void)
+{
+    return ngx_min(ngx_worker, NGX_HTTP_CLINIC_WORKER_SLOTS - 1);
+}
+
+
+/*
+ * Each worker has its own connection to the endpoint, so each says for
+ * itself whether it is up: one stuck worker must not hide behind another.
+ */
+
 void
 ngx_http_clinic_stats_redis_up(void *stats, ngx_uint_t up)
 {
+    ngx_atomic_uint_t               bit, old, new;
     ngx_http_clinic_redis_stats_t  *s = stats;
 
-    if (s) {
-        s->up = up;
+    if (s == NULL) {
+        return;
     }
+
+    bit = (ngx_atomic_uint_t) 1 << ngx_http_clinic_stats_worker_slot();
+
+    do {
+        old = s->down;
+        new = up ? (old & ~bit) : (old | bit);
+
+        if (new == old) {
+            return;
+        }
+
+    } while (!ngx_atomic_cmp_set(&s->down, old, new));
 }
 
 
@@ -264,6 +302,7 @@ ngx_int_t
 ngx_http_clinic_status_handler(ngx_http_request_t *r)
 {
     size_t                        size;
+    time_t                        oldest;
     ngx_int_t                     rc;
     ngx_buf_t                    *b;
     ngx_uint_t                    n;
@@ -330,6 +369,16 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
                            st->hdr->spool_depth, st->hdr->spool_replayed,
                            st->hdr->spool_errors);
 
+    oldest = ngx_http_clinic_status_spool_oldest(st->hdr);
+
+    b->last = ngx_slprintf(b->last, b->end,
+                           "# HELP clinic_spool_oldest_seconds Age of the "
+                           "oldest submission still waiting in a worker's "
+                           "spool, 0 when none waits.\n"
+                           "# TYPE clinic_spool_oldest_seconds gauge\n"
+                           "clinic_spool_oldest_seconds %T\n",
+                           oldest ? ngx_max(ngx_time() - oldest, 0) : 0);
+
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type,
@@ -346,6 +395,7 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
     ngx_http_clinic_redis_endpoint_t *only)
 {
     ngx_uint_t                          i, j, n;
+    ngx_atomic_uint_t                   mask;
     ngx_http_clinic_redis_stats_t      *s;
     ngx_http_clinic_redis_endpoint_t  **eps;
 
@@ -364,9 +414,11 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
     };
 
     eps = cmcf->endpoints.elts;
+    mask = ngx_http_clinic_status_workers_mask();
 
-    p = ngx_slprintf(p, end, "# HELP clinic_redis_up 1 while the endpoint "
-                     "answers, 0 while requests fail fast.\n"
+    p = ngx_slprintf(p, end, "# HELP clinic_redis_up 1 while every worker's "
+                     "connection to the endpoint answers, 0 while any "
+                     "worker fails fast.\n"
                      "# TYPE clinic_redis_up gauge\n");
 
     for (i = 0; i < st->nredis; i++) {
@@ -376,7 +428,24 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
 
         p = ngx_slprintf(p, end, "clinic_redis_up{endpoint=\"");
         p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
-        p = ngx_slprintf(p, end, "\"} %uA\n", st->redis[i].up);
+        p = ngx_slprintf(p, end, "\"} %d\n",
+                         (st->redis[i].down & mask) == 0);
+    }
+
+    p = ngx_slprintf(p, end, "# HELP clinic_redis_workers_down Workers "
+                     "whose connection to the endpoint is down.\n"
+                     "# TYPE clinic_redis_workers_down gauge\n");
+
+    for (i = 0; i < st->nredis; i++) {
+        if (only && eps[i] != only) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "clinic_redis_workers_down{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+        p = ngx_slprintf(p, end, "\"} %ui\n",
+                         ngx_http_clinic_status_popcount(st->redis[i].down
+                                                         & mask));
     }
 
     for (j = 0; j < NGX_HTTP_CLINIC_STAT_REDIS_LAST; j++) {
@@ -562,4 +631,69 @@ ngx_http_clinic_status_label(u_char *p, u_char *end, ngx_str_t *value)
     }
 
     return p;
+}
+
+
+/*
+ * The slots of the workers this configuration runs: a worker of an older
+ * configuration with a higher number has exited, whatever its bit says.
+ */
+
+static ngx_atomic_uint_t
+ngx_http_clinic_status_workers_mask(void)
+{
+    ngx_uint_t        n;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+
+    n = (ccf && ccf->worker_processes > 0) ? ccf->worker_processes : 1;
+
+    if (n >= NGX_HTTP_CLINIC_WORKER_SLOTS) {
+        return (ngx_atomic_uint_t) -1;
+    }
+
+    return ((ngx_atomic_uint_t) 1 << n) - 1;
+}
+
+
+static ngx_uint_t
+ngx_http_clinic_status_popcount(ngx_atomic_uint_t v)
+{
+    ngx_uint_t  n;
+
+    for (n = 0; v; v &= v - 1) {
+        n++;
+    }
+
+    return n;
+}
+
+
+/* when the oldest record of any current worker's spool was queued; 0: none */
+
+static time_t
+ngx_http_clinic_status_spool_oldest(ngx_http_clinic_stats_hdr_t *hdr)
+{
+    time_t             oldest, t;
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  mask;
+
+    mask = ngx_http_clinic_status_workers_mask();
+    oldest = 0;
+
+    for (i = 0; i < NGX_HTTP_CLINIC_WORKER_SLOTS; i++) {
+        if (!(mask & ((ngx_atomic_uint_t) 1 << i))) {
+            continue;
+        }
+
+        t = (time_t) hdr->spool_oldest[i];
+
+        if (t && (oldest == 0 || t < oldest)) {
+            oldest = t;
+        }
+    }
+
+    return oldest;
 }

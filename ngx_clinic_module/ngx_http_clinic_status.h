@@ -16,6 +16,12 @@
 
 #define NGX_HTTP_CLINIC_LATENCY_BUCKETS  8
 
+/*
+ * Workers are told apart by ngx_worker in the per-worker gauges; workers
+ * past the last slot share it.
+ */
+#define NGX_HTTP_CLINIC_WORKER_SLOTS     64
+
 
 enum {
     NGX_HTTP_CLINIC_STAT_COMMANDS = 0,
@@ -47,7 +53,7 @@ enum {
 
 
 typedef struct {
-    ngx_atomic_t                     up;
+    ngx_atomic_t                     down;       /* a bit per worker */
     ngx_atomic_t                     counter[NGX_HTTP_CLINIC_STAT_REDIS_LAST];
     ngx_atomic_t                     latency_us;
     ngx_atomic_t                     bucket[NGX_HTTP_CLINIC_LATENCY_BUCKETS];
@@ -66,6 +72,8 @@ typedef struct {
     ngx_atomic_t                     spool_depth;
     ngx_atomic_t                     spool_replayed;
     ngx_atomic_t                     spool_errors;
+    /* per worker: when its oldest record still to replay was queued */
+    ngx_atomic_t                     spool_oldest[NGX_HTTP_CLINIC_WORKER_SLOTS];
 } ngx_http_clinic_stats_hdr_t;
 
 
@@ -81,6 +89,7 @@ struct ngx_http_clinic_stats_s {
 
 
 void ngx_http_clinic_stats_redis_up(void *stats, ngx_uint_t up);
+ngx_uint_t ngx_http_clinic_stats_worker_slot(void);
 void ngx_http_clinic_stats_redis_count(void *stats, ngx_uint_t which);
 void ngx_http_clinic_stats_redis_latency(void *stats, uint64_t usec,
     ngx_uint_t error);
