@@ -253,7 +253,16 @@ ngx_http_clinic_admin_submissions(ngx_http_request_t *r,
         argc = 6;
 
     } else {
-        if (ngx_http_clinic_valid_id(id) != NGX_OK) {
+        switch (ngx_http_clinic_valid_id(id)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            return ngx_http_clinic_send_error(r, NGX_HTTP_BAD_REQUEST,
+                       "a submission id is two numbers of at most 64 bits");
+
+        default:
             return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
                                               "no such submission");
         }
@@ -317,33 +326,59 @@ ngx_http_clinic_admin_send(ngx_http_request_t *r,
 }
 
 
-/* a stream id: MS-SEQ, both decimal */
+/*
+ * A stream id: MS-SEQ, both decimal.  NGX_DECLINED: shaped like one, but
+ * a part is over 64 bits (or it is the very last id, which nothing can
+ * come after), so Redis would answer an error; NGX_ERROR: not an id.
+ */
 
 static ngx_int_t
 ngx_http_clinic_valid_id(ngx_str_t *id)
 {
-    size_t  i, dash;
+    size_t      i, dash;
+    uint64_t    v, part[2];
+    ngx_uint_t  n, big;
 
     if (id->len == 0 || id->len > NGX_HTTP_CLINIC_ID_MAX) {
         return NGX_ERROR;
     }
 
     dash = 0;
+    n = 0;
+    v = 0;
+    big = 0;
 
     for (i = 0; i < id->len; i++) {
         if (id->data[i] >= '0' && id->data[i] <= '9') {
+            if (v > (UINT64_MAX - (id->data[i] - '0')) / 10) {
+                big = 1;
+            }
+
+            v = v * 10 + (id->data[i] - '0');
             continue;
         }
 
         if (id->data[i] == '-' && dash == 0 && i > 0 && i + 1 < id->len) {
             dash = i;
+            part[n++] = v;
+            v = 0;
             continue;
         }
 
         return NGX_ERROR;
     }
 
-    return dash ? NGX_OK : NGX_ERROR;
+    if (!dash) {
+        return NGX_ERROR;
+    }
+
+    part[n] = v;
+
+    if (big || (part[0] == UINT64_MAX && part[1] == UINT64_MAX)) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -969,9 +969,21 @@ ngx_http_clinic_articles_url(ngx_http_request_t *r, ngx_str_t *slug,
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(url->data, base.data, base.len);
-    p = ngx_cpymem(p, prefix.data, prefix.len);
-    ngx_memcpy(p, slug->data, slug->len);
+    /* no base URL is a NULL data pointer: memcpy() must not see it */
+
+    p = url->data;
+
+    if (base.len) {
+        p = ngx_cpymem(p, base.data, base.len);
+    }
+
+    if (prefix.len) {
+        p = ngx_cpymem(p, prefix.data, prefix.len);
+    }
+
+    if (slug->len) {
+        ngx_memcpy(p, slug->data, slug->len);
+    }
 
     return NGX_OK;
 }

@@ -328,6 +328,39 @@ POST /contact
 
 
 
+=== TEST 19a: two Origin headers that disagree: 403, whichever comes first
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    location = /contact { clinic_contact; }
+--- more_headers
+Content-Type: application/json
+Origin: http://localhost
+Origin: https://evil.example
+--- request
+POST /contact
+{"name":"A","email":"a@example.com","message":"two origins"}
+--- error_code: 403
+--- response_body_like: only be sent from the clinic's own site
+
+
+
+=== TEST 19b: the same Origin twice passes
+--- init
+ClinicTest::redis_cmd('FLUSHDB');
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    location = /contact { clinic_contact; }
+--- more_headers
+Content-Type: application/json
+Origin: http://localhost
+Origin: http://localhost
+--- request
+POST /contact
+{"name":"A","email":"a@example.com","message":"same origin twice"}
+--- error_code: 201
+
+
+
 === TEST 20: without Origin, a Referer naming another site: 403
 --- config
     clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;

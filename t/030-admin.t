@@ -113,6 +113,27 @@ main::seed();
 
 
 
+=== TEST 5a: ids out of Redis's range: 400, not a Redis error
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request eval
+["GET /admin/submissions?after=99999999999999999999-0",
+ "GET /admin/submissions?after=1-18446744073709551616",
+ "GET /admin/submissions?after=18446744073709551615-18446744073709551615",
+ "GET /admin/submissions/99999999999999999999-0",
+ "DELETE /admin/submissions/1-99999999999999999999",
+ "GET /admin/submissions?after=18446744073709551615-18446744073709551614"]
+--- error_code eval
+[400, 400, 400, 400, 400, 200]
+--- response_body_like eval
+[qr/after must be a submission id/, qr/after must be a submission id/,
+ qr/after must be a submission id/, qr/"status":400/, qr/"status":400/,
+ qr/^\{"submissions":\[\],"next":null\}$/]
+--- no_error_log
+[error]
+
+
+
 === TEST 6: get, delete (erasure), then gone
 --- init
 main::seed();
