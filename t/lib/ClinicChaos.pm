@@ -1,0 +1,1206 @@
+package ClinicChaos;
+
+# The chaos suite's harness (t/04x-chaos-*.t): real redis-server processes,
+# an nginx of our own (2 workers, as a child of the test), a load generator
+# that keeps contact-form submissions flowing while a scenario makes Redis
+# misbehave, and the checks every scenario ends with:
+#
+#   * every submission answered 201 or 202 is in the tenant's stream
+#     exactly once (matched by the unique tag in its name field), and a 201's
+#     id is the id of that entry;
+#   * no answer but 201 and 202 (5xx, and 503 on its own, are counted);
+#   * after the chaos, within a bounded wait, the spool is drained
+#     (clinic_spool_depth 0) and the endpoint is up (clinic_redis_up 1, and
+#     clinic_redis_workers_down 0 once the status page has it); then every
+#     worker answers new submissions with 201, none with 202;
+#   * no spool file is left, none is set aside as .bad, no worker crashed
+#     (but those the scenario killed), no sanitizer report.
+#
+# Plain Test::More: it does not need Test::Nginx, so the files behave the
+# same under the compat runner and openresty's. See docs/testing.md,
+# "Chaos suite".
+
+use strict;
+use warnings;
+
+use Errno ();
+use Fcntl ();
+use File::Temp ();
+use File::Spec ();
+use Cwd ();
+use IO::Select;
+use IO::Socket::INET;
+use POSIX ();
+use Test::More ();
+use Time::HiRes qw(time sleep);
+
+my $owner = $$;
+my @Instances;
+
+# how much slower than a plain build nginx is: waits are multiplied by it
+our $Slow;
+
+sub slow {
+    return $Slow if defined $Slow;
+    if ($ENV{CLINIC_CHAOS_SLOW}) {
+        return $Slow = $ENV{CLINIC_CHAOS_SLOW};
+    }
+    return $Slow = 4 if $ENV{TEST_CLINIC_ASAN};
+    $Slow = 1;
+    for my $f (nginx_binary(), modules()) {
+        open my $fh, '<:raw', $f or next;
+        local $/;
+        my $bin = <$fh>;
+        close $fh;
+        if ($bin =~ /__asan_init|__ubsan_handle|__tsan_init|__msan_init/) {
+            $Slow = 4;
+            last;
+        }
+    }
+    return $Slow;
+}
+
+sub root_dir {
+    my $here = File::Spec->rel2abs(__FILE__);
+    $here =~ s{/t/lib/ClinicChaos\.pm$}{};
+    return $here;
+}
+
+sub nginx_binary { $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx' }
+
+sub modules {
+    my $m = $ENV{TEST_NGINX_LOAD_MODULES};
+    return split ' ', $m if defined $m && $m =~ /\S/;
+    return root_dir() . '/build/ngx_http_clinic_module.so';
+}
+
+sub _which {
+    my ($prog) = @_;
+    return -x $prog ? $prog : undef if $prog =~ m{/};
+    for my $d (split /:/, $ENV{PATH} || '/usr/bin:/bin') {
+        return "$d/$prog" if -x "$d/$prog";
+    }
+    return undef;
+}
+
+# skips the whole file when it cannot run here
+sub check_prerequisites {
+    my $why;
+    if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+        $why = 'the chaos suite does not run under valgrind (load tests)';
+    } elsif ($ENV{CLINIC_CHAOS_SKIP}) {
+        $why = 'CLINIC_CHAOS_SKIP is set';
+    } elsif (!_which('redis-server')) {
+        $why = 'no redis-server';
+    } elsif (!-x nginx_binary()) {
+        $why = 'no nginx binary at ' . nginx_binary();
+    } elsif (my @missing = grep { !-f $_ } modules()) {
+        $why = "module not built: @missing (run make)";
+    }
+    Test::More::plan(skip_all => $why) if $why;
+}
+
+# a scenario named in CLINIC_CHAOS_SKIP_SCENARIOS (comma or space
+# separated, e.g. "loading,busy") is skipped
+sub skip_scenario {
+    my ($name) = @_;
+    my $list = $ENV{CLINIC_CHAOS_SKIP_SCENARIOS} or return;
+    for (split /[\s,]+/, $list) {
+        Test::More::plan(skip_all =>
+            "scenario \"$name\" is listed in CLINIC_CHAOS_SKIP_SCENARIOS")
+            if $_ eq $name;
+    }
+}
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp',
+                                  ReuseAddr => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub new {
+    my ($class, %o) = @_;
+    my $name = $o{name} or die 'name';
+    my $dir = File::Temp::tempdir("clinic-chaos-$name-XXXXXX", TMPDIR => 1,
+                                  CLEANUP => 0);
+    # the workers run as nobody when the test runs as root
+    chmod 0755, $dir;
+    mkdir "$dir/$_" for qw(logs tmp conf spool);
+    chmod 01777, "$dir/spool";
+    my $self = bless {
+        name    => $name,
+        tenant  => $o{tenant} || "chaos-$name",
+        dir     => $dir,
+        redis   => {},
+        results => [],
+        runs    => 0,
+        killed  => [],
+        t0      => time,
+    }, $class;
+    $self->{stream} = "clinic:{$self->{tenant}}:submissions";
+    push @Instances, $self;
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+sub stream { $_[0]{stream} }
+
+# ---------------------------------------------------------------- Redis
+
+# starts (or starts again, on the same port and folder) the redis-server
+# NAME. conf => { directive => value } on top of no persistence; wait =>
+# 'pong' (default: until it answers PING), 'listen' (any answer, LOADING
+# too) or 'none'
+sub redis_start {
+    my ($self, $name, %o) = @_;
+    my $r = $self->{redis}{$name} ||= {
+        port => free_port(),
+        dir  => "$self->{dir}/redis-$name",
+        conf => {},
+    };
+    mkdir $r->{dir};
+    $r->{conf} = $o{conf} if $o{conf};
+    my %conf = (save => '', appendonly => 'no', %{ $r->{conf} });
+    my @args = ('--port', $r->{port}, '--bind', '127.0.0.1',
+                '--dir', $r->{dir}, '--daemonize', 'no',
+                '--logfile', "$r->{dir}/redis.log");
+    push @args, "--$_", $conf{$_} for sort keys %conf;
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>>', "$r->{dir}/redis.stdout";
+        open STDERR, '>&', \*STDOUT;
+        exec 'redis-server', @args or POSIX::_exit(127);
+    }
+    $r->{pid} = $pid;
+
+    my $wait = $o{wait} || 'pong';
+    return $r->{port} if $wait eq 'none';
+    my $deadline = time + 10 * slow();
+    while (time < $deadline) {
+        my $reply = eval { $self->redis($name, 'PING') };
+        if (defined $reply) {
+            return $r->{port} if !ref $reply && $reply eq 'PONG';
+            return $r->{port} if $wait eq 'listen';
+        }
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            delete $r->{pid};
+            die "redis-server $name exited at start: "
+                . _tail("$r->{dir}/redis.log", 10);
+        }
+        sleep 0.02;
+    }
+    die "redis-server $name did not answer on port $r->{port}";
+}
+
+sub redis_port { $_[0]{redis}{$_[1]}{port} }
+sub redis_pid { $_[0]{redis}{$_[1]}{pid} }
+sub redis_log { "$_[0]{redis}{$_[1]}{dir}/redis.log" }
+
+sub redis_signal {
+    my ($self, $name, $sig) = @_;
+    my $pid = $self->{redis}{$name}{pid} or return;
+    kill $sig, $pid;
+}
+
+# sends SIG (KILL by default) and reaps it
+sub redis_kill {
+    my ($self, $name, $sig) = @_;
+    my $r = $self->{redis}{$name};
+    my $pid = $r->{pid} or return;
+    kill 'CONT', $pid;
+    kill $sig || 'KILL', $pid;
+    _reap($pid, 10 * slow());
+    delete $r->{pid};
+}
+
+# waits for a redis-server that is exiting by itself (SHUTDOWN)
+sub redis_wait_exit {
+    my ($self, $name, $secs) = @_;
+    my $r = $self->{redis}{$name};
+    my $pid = $r->{pid} or return 1;
+    my $deadline = time + ($secs || 30) * slow();
+    while (time < $deadline) {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            delete $r->{pid};
+            return 1;
+        }
+        sleep 0.02;
+    }
+    return 0;
+}
+
+sub _reap {
+    my ($pid, $secs) = @_;
+    my $deadline = time + $secs;
+    while (time < $deadline) {
+        my $w = waitpid($pid, POSIX::WNOHANG());
+        return 1 if $w == $pid || $w == -1;
+        sleep 0.01;
+    }
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+    return 0;
+}
+
+# an error reply
+package ClinicChaos::Error {
+    sub new { my ($c, $m) = @_; bless \$m, $c }
+    sub message { ${ $_[0] } }
+}
+
+sub is_error { ref $_[0] && ref $_[0] eq 'ClinicChaos::Error' }
+
+# one command on a new connection; an error reply is a ClinicChaos::Error,
+# a lost connection dies
+sub redis {
+    my ($self, $name, @cmd) = @_;
+    my $s = $self->redis_socket($name);
+    print $s _format(@cmd);
+    my $r = _reply($s);
+    close $s;
+    return $r;
+}
+
+sub redis_socket {
+    my ($self, $name) = @_;
+    my $port = $self->{redis}{$name}{port} or die "no redis $name";
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 5)
+        or die "cannot connect to redis $name: $!";
+    $s->autoflush(1);
+    return $s;
+}
+
+# sends a command without reading its answer: the socket, to read later
+sub redis_send {
+    my ($self, $name, @cmd) = @_;
+    my $s = $self->redis_socket($name);
+    print $s _format(@cmd);
+    return $s;
+}
+
+sub redis_read { _reply($_[1]) }
+
+sub redis_info {
+    my ($self, $name, $section) = @_;
+    my $r = $self->redis($name, 'INFO', $section || 'default');
+    die 'INFO: ' . $r->message if is_error($r);
+    my %h;
+    for (split /\r?\n/, $r) {
+        $h{$1} = $2 if /^([^#:][^:]*):(.*)$/;
+    }
+    return \%h;
+}
+
+# how many error replies of one kind (LOADING, BUSY, OOM, READONLY,
+# NOSCRIPT) the redis-server NAME has sent since it started
+sub errorstat {
+    my ($self, $name, $kind) = @_;
+    my $h = eval { $self->redis_info($name, 'errorstats') } or return 0;
+    my $v = $h->{"errorstat_$kind"} or return 0;
+    return $v =~ /count=(\d+)/ ? $1 : 0;
+}
+
+sub _format {
+    my $cmd = '*' . scalar(@_) . "\r\n";
+    $cmd .= '$' . length($_) . "\r\n$_\r\n" for @_;
+    return $cmd;
+}
+
+sub _reply {
+    my ($s) = @_;
+    my $line = <$s>;
+    die "redis closed the connection\n" unless defined $line;
+    $line =~ s/\r\n\z//;
+    my ($t, $rest) = (substr($line, 0, 1), substr($line, 1));
+    return $rest if $t eq '+' || $t eq ':';
+    return ClinicChaos::Error->new($rest) if $t eq '-';
+    if ($t eq '$') {
+        return undef if $rest < 0;
+        my $buf = '';
+        while (length($buf) < $rest + 2) {
+            my $n = read($s, $buf, $rest + 2 - length($buf), length($buf));
+            die "redis: short read\n" unless $n;
+        }
+        return substr($buf, 0, $rest);
+    }
+    if ($t eq '*') {
+        return undef if $rest < 0;
+        return [ map { _reply($s) } 1 .. $rest ];
+    }
+    die "bad redis reply: $line\n";
+}
+
+# ---------------------------------------------------------------- nginx
+
+# writes the configuration and starts nginx (2 workers) in front of the
+# redis-server NAME; waits until both workers run and the endpoint is up
+sub nginx_start {
+    my ($self, %o) = @_;
+    my $redis = $o{redis} || 'main';
+    my $timeout = $o{timeout} || '200ms';
+    my $d = $self->{dir};
+    $self->{port} ||= free_port();
+    $self->{redis_for_nginx} = $redis;
+    my $rport = $self->redis_port($redis);
+    my $loads = join '', map { "load_module $_;\n" } modules();
+
+    open my $fh, '>', "$d/conf/nginx.conf" or die $!;
+    print $fh <<"END";
+$loads
+daemon off;
+master_process on;
+worker_processes 2;
+pid $d/logs/nginx.pid;
+error_log $d/logs/error.log info;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    keepalive_requests 100000;
+    keepalive_timeout 120s;
+    clinic_spool $d/spool;
+
+    server {
+        # one listening socket per worker: new connections are spread
+        # over both workers, so each of them gets submissions
+        listen 127.0.0.1:$self->{port} reuseport;
+        server_name chaos.example;
+        clinic_tenant $self->{tenant};
+        clinic_redis 127.0.0.1:$rport timeout=$timeout;
+        clinic_contact_limit client=off tenant=off;
+
+        location = /contact {
+            clinic_contact;
+            add_header X-Worker-Pid \$pid always;
+        }
+        location = /status { clinic_status; }
+        location = /ping { return 204; }
+    }
+}
+END
+    close $fh;
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>>', "$d/logs/nginx.stderr";
+        open STDERR, '>&', \*STDOUT;
+        exec nginx_binary(), '-p', "$d/", '-c', "$d/conf/nginx.conf",
+             '-e', "$d/logs/error.log"
+            or POSIX::_exit(127);
+    }
+    $self->{nginx_pid} = $pid;
+
+    my $deadline = time + 15 * slow();
+    while (time < $deadline) {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            delete $self->{nginx_pid};
+            die "nginx exited at start: "
+                . _tail("$d/logs/error.log", 10)
+                . _tail("$d/logs/nginx.stderr", 10);
+        }
+        my @w = $self->workers;
+        if (@w == 2) {
+            my $st = eval { $self->status };
+            return 1 if $st && $self->_up($st);
+        }
+        sleep 0.05;
+    }
+    die "nginx did not start with 2 workers and Redis up within "
+        . 15 * slow() . " s: " . _tail("$d/logs/error.log", 10);
+}
+
+sub nginx_pid { $_[0]{nginx_pid} }
+sub port { $_[0]{port} }
+
+# the worker processes: the nginx master's children
+sub workers {
+    my ($self) = @_;
+    my $m = $self->{nginx_pid} or return;
+    my @w;
+    opendir my $dh, '/proc' or return;
+    for my $p (grep { /^\d+$/ } readdir $dh) {
+        open my $fh, '<', "/proc/$p/stat" or next;
+        my $stat = <$fh>;
+        close $fh;
+        next unless defined $stat && $stat =~ /\)\s+(\S)\s+(\d+)/;
+        next unless $2 == $m && $1 ne 'Z';
+        open my $ch, '<', "/proc/$p/cmdline" or next;
+        my $cmd = do { local $/; <$ch> };
+        close $ch;
+        push @w, $p if defined $cmd && $cmd =~ /worker process/
+                       && $cmd !~ /shutting down/;
+    }
+    closedir $dh;
+    return sort { $a <=> $b } @w;
+}
+
+# kill -9 of one worker (the first one, or PID); waits until the master
+# has started its replacement. Returns the pid killed.
+sub kill_worker {
+    my ($self, $pid) = @_;
+    my @before = $self->workers;
+    $pid ||= $before[0];
+    die 'no worker to kill' unless $pid;
+    kill 'KILL', $pid;
+    push @{ $self->{killed} }, $pid;
+    my $deadline = time + 10 * slow();
+    while (time < $deadline) {
+        my @w = $self->workers;
+        last if @w == 2 && !grep { $_ == $pid } @w;
+        sleep 0.02;
+    }
+    return $pid;
+}
+
+sub nginx_stop {
+    my ($self) = @_;
+    my $pid = delete $self->{nginx_pid} or return;
+    my @w = do { local $self->{nginx_pid} = $pid; $self->workers };
+    kill 'QUIT', $pid;
+    unless (_reap_quietly($pid, 10 * slow())) {
+        kill 'TERM', $pid;
+        _reap_quietly($pid, 5) or do { kill 'KILL', $pid; waitpid $pid, 0 };
+    }
+    # the workers are the master's children: make sure none outlives it
+    for my $w (@w) {
+        kill 'KILL', $w if kill 0, $w;
+    }
+}
+
+sub _reap_quietly {
+    my ($pid, $secs) = @_;
+    my $deadline = time + $secs;
+    while (time < $deadline) {
+        my $w = waitpid($pid, POSIX::WNOHANG());
+        return 1 if $w == $pid || $w == -1;
+        sleep 0.02;
+    }
+    return 0;
+}
+
+# ---------------------------------------------------------------- HTTP
+
+# one request on a new connection (Connection: close); returns
+# { status, headers => {lowercase name => value}, body }, or undef
+sub http {
+    my ($self, $raw, $timeout) = @_;
+    $timeout ||= 10 * slow();
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port}, Proto => 'tcp',
+                                  Timeout => $timeout)
+        or return undef;
+    $s->autoflush(1);
+    print $s $raw;
+    my $in = '';
+    my $deadline = time + $timeout;
+    my $sel = IO::Select->new($s);
+    while (time < $deadline) {
+        next unless $sel->can_read(0.2);
+        my $n = sysread($s, $in, 65536, length $in);
+        last if defined $n && $n == 0;
+        next unless defined $n;
+        my $r = _parse_response(\$in);
+        return $r if $r;
+    }
+    close $s;
+    return _parse_response(\$in, 1);
+}
+
+sub status {
+    my ($self) = @_;
+    my $r = $self->http("GET /status HTTP/1.1\r\nHost: chaos.example\r\n"
+                        . "Connection: close\r\n\r\n", 5 * slow());
+    die "GET /status failed\n" unless $r && $r->{status} == 200;
+    my %m;
+    for (split /\n/, $r->{body}) {
+        next if /^#/;
+        $m{$1} = $2 if /^(\S+(?:\{.*\})?)\s+(\S+)$/;
+    }
+    return \%m;
+}
+
+# the values of a metric, by its labels (the whole {...}, or '' for none)
+sub metric {
+    my ($st, $name) = @_;
+    my %v;
+    for my $k (keys %$st) {
+        next unless index($k, $name) == 0;
+        my $rest = substr($k, length $name);
+        next unless $rest eq '' || $rest =~ /^\{/;
+        $v{$rest} = $st->{$k};
+    }
+    return \%v;
+}
+
+# endpoint up: clinic_redis_up 1 and, when the status page has it,
+# clinic_redis_workers_down 0, for every endpoint shown
+sub _up {
+    my ($self, $st) = @_;
+    my $up = metric($st, 'clinic_redis_up');
+    return 0 unless %$up;
+    return 0 if grep { $_ != 1 } values %$up;
+    my $down = metric($st, 'clinic_redis_workers_down');
+    return 0 if grep { $_ != 0 } values %$down;
+    return 1;
+}
+
+# parses a response in $$buf; returns it once complete (or at EOF)
+sub _parse_response {
+    my ($buf, $eof) = @_;
+    my $end = index($$buf, "\r\n\r\n");
+    return undef if $end < 0;
+    my $head = substr($$buf, 0, $end);
+    my ($line, @h) = split /\r\n/, $head;
+    return undef unless $line =~ m{^HTTP/1\.[01] (\d{3})};
+    my %r = (status => $1, headers => {});
+    for (@h) {
+        $r{headers}{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    my $body_at = $end + 4;
+    my $cl = $r{headers}{'content-length'};
+    if (defined $cl) {
+        return undef if length($$buf) < $body_at + $cl;
+        $r{body} = substr($$buf, $body_at, $cl);
+        $r{used} = $body_at + $cl;
+    } elsif (($r{headers}{'transfer-encoding'} || '') =~ /chunked/i) {
+        my $i = index($$buf, "\r\n0\r\n\r\n", $body_at - 2);
+        return undef if $i < 0;
+        my $raw = substr($$buf, $body_at, $i + 7 - $body_at);
+        my $body = '';
+        while ($raw =~ /\G([0-9a-fA-F]+)[^\r\n]*\r\n/gc) {
+            my $n = hex $1;
+            last if $n == 0;
+            $body .= substr($raw, pos($raw), $n);
+            pos($raw) = pos($raw) + $n + 2;
+        }
+        $r{body} = $body;
+        $r{used} = $i + 7;
+    } elsif ($r{status} == 204 || $r{status} == 304) {
+        $r{body} = '';
+        $r{used} = $body_at;
+    } else {
+        return undef unless $eof;
+        $r{body} = substr($$buf, $body_at);
+        $r{used} = length $$buf;
+    }
+    return \%r;
+}
+
+# ---------------------------------------------------------------- load
+
+# a contact submission carrying TAG in its name; JSON or urlencoded
+sub submission {
+    my ($tag, $json, $close) = @_;
+    my ($type, $body);
+    if ($json) {
+        $type = 'application/json';
+        $body = qq({"name":"Chaos $tag","email":"chaos\@example.com",)
+              . qq("message":"Chaos test submission $tag"});
+    } else {
+        $type = 'application/x-www-form-urlencoded';
+        $body = "name=Chaos+$tag&email=chaos%40example.com"
+              . "&phone=%2B44+20+7946+0000&message=Chaos+test+submission+$tag";
+    }
+    return "POST /contact HTTP/1.1\r\nHost: chaos.example\r\n"
+         . "Content-Type: $type\r\nAccept: application/json\r\n"
+         . "User-Agent: clinic-chaos/1\r\n"
+         . ($close ? "Connection: close\r\n" : '')
+         . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+}
+
+# starts the load generator in a child process: CONNS keepalive
+# connections (each closed after about PER_CONN requests, so new ones
+# spread over the workers), RATE submissions a second in all, until
+# load_stop
+sub load_start {
+    my ($self, %o) = @_;
+    die 'load already running' if $self->{load};
+    my $run = ++$self->{runs};
+    my %cfg = (
+        port     => $self->{port},
+        conns    => $o{conns} || 6,
+        rate     => $o{rate} || 150,
+        per_conn => $o{per_conn} || 20,
+        prefix   => sprintf('%s-%d-%d', $self->{name}, $$, $run),
+        max_secs => $o{max_secs} || 180,
+        timeout  => 30 * slow(),
+        file     => "$self->{dir}/load-$run.txt",
+    );
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        eval { _load_child(\%cfg); 1 } or do {
+            open my $e, '>', "$cfg{file}.err";
+            print $e $@;
+        };
+        POSIX::_exit(0);
+    }
+    $self->{load} = { pid => $pid, file => $cfg{file}, run => $run,
+                      phase => $o{phase} || "run $run" };
+    return $run;
+}
+
+# stops sending, waits for the answers in flight, collects the results of
+# the run: a list of { tag, status (0: no answer), pid, id }
+sub load_stop {
+    my ($self) = @_;
+    my $l = delete $self->{load} or return [];
+    kill 'USR1', $l->{pid};
+    _reap($l->{pid}, 60 * slow());
+    if (-s "$l->{file}.err") {
+        die "load generator failed: " . _slurp("$l->{file}.err");
+    }
+    my @res;
+    open my $fh, '<', $l->{file} or die "load generator left no results: $!";
+    while (<$fh>) {
+        chomp;
+        my ($tag, $status, $pid, $id) = split /\t/;
+        push @res, { tag => $tag, status => $status, pid => $pid,
+                     id => $id, phase => $l->{phase} };
+    }
+    close $fh;
+    push @{ $self->{results} }, @res;
+    return \@res;
+}
+
+sub _load_child {
+    my ($cfg) = @_;
+    my $stopping = 0;
+    local $SIG{USR1} = sub { $stopping ||= 1 };
+    local $SIG{TERM} = sub { $stopping = 2 };
+    local $SIG{PIPE} = 'IGNORE';
+    my $ppid = getppid();
+    my $start = time;
+    my $next = $start;
+    my $stop_deadline;
+    my $seq = 0;
+    my @res;
+    my @c = map { { n => 0 } } 1 .. $cfg->{conns};
+
+    my $done = sub {
+        my ($c, $status, $pid, $id) = @_;
+        my $q = delete $c->{req};
+        push @res, join("\t", $q->{tag}, $status, $pid // '-', $id // '-');
+    };
+    my $drop = sub {
+        my ($c) = @_;
+        $done->($c, 0) if $c->{req};
+        close $c->{sock} if $c->{sock};
+        delete @$c{qw(sock in out)};
+        $c->{retry_at} = time + 0.02;
+    };
+
+    for (;;) {
+        my $now = time;
+        $stopping ||= 1 if $now - $start > $cfg->{max_secs}
+                           || getppid() != $ppid;
+        if ($stopping && !$stop_deadline) {
+            $stop_deadline = $now + ($stopping == 2 ? 0 : $cfg->{timeout});
+        }
+
+        for my $c (@c) {
+            next if $c->{req} || $stopping || $now < $next;
+            next if $c->{retry_at} && $now < $c->{retry_at};
+            if (!$c->{sock}) {
+                my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                              PeerPort => $cfg->{port},
+                                              Proto => 'tcp', Timeout => 3);
+                if (!$s) {
+                    $c->{retry_at} = $now + 0.05;
+                    next;
+                }
+                $s->blocking(0);
+                $c->{sock} = $s;
+                $c->{in} = '';
+                $c->{n} = 0;
+                # a little jitter: the connections do not all close at once
+                $c->{max} = $cfg->{per_conn} + int(rand($cfg->{per_conn}));
+            }
+            $seq++;
+            my $tag = sprintf '%s-%06d', $cfg->{prefix}, $seq;
+            my $close = ++$c->{n} >= $c->{max};
+            $c->{req} = { tag => $tag, t0 => $now, close => $close };
+            $c->{out} = submission($tag, $seq % 2, $close);
+            $next += 1 / $cfg->{rate};
+            $next = $now if $next < $now - 0.2;
+        }
+
+        my $rsel = IO::Select->new;
+        my $wsel = IO::Select->new;
+        my %by;
+        for my $c (@c) {
+            next unless $c->{sock};
+            $by{ fileno $c->{sock} } = $c;
+            $rsel->add($c->{sock});
+            $wsel->add($c->{sock}) if defined $c->{out} && length $c->{out};
+        }
+
+        my ($r, $w) = IO::Select->select($rsel, $wsel, undef, 0.005);
+        for my $s (@{ $w || [] }) {
+            my $c = $by{ fileno $s } or next;
+            my $n = syswrite($s, $c->{out});
+            if (defined $n) {
+                substr($c->{out}, 0, $n, '');
+            } elsif ($! != Errno::EAGAIN() && $! != Errno::EINTR()) {
+                $drop->($c);
+            }
+        }
+        for my $s (@{ $r || [] }) {
+            my $c = $by{ fileno $s } or next;
+            next unless $c->{sock};
+            my $n = sysread($s, $c->{in}, 65536, length $c->{in});
+            if (!defined $n) {
+                next if $! == Errno::EAGAIN() || $! == Errno::EINTR();
+                $drop->($c);
+                next;
+            }
+            if ($n == 0) {
+                $drop->($c);
+                next;
+            }
+            my $resp = _parse_response(\$c->{in}) or next;
+            if (!$c->{req}) {
+                $drop->($c);     # an answer to nothing: give up the connection
+                next;
+            }
+            my $id = '-';
+            $id = $1 if ($resp->{body} // '') =~ /"id":"([^"]*)"/;
+            $done->($c, $resp->{status},
+                    $resp->{headers}{'x-worker-pid'}, $id);
+            substr($c->{in}, 0, $resp->{used}, '');
+            my $conn = lc($resp->{headers}{connection} || '');
+            if ($conn eq 'close' || $c->{n} >= $c->{max}) {
+                close $c->{sock};
+                delete @$c{qw(sock in out)};
+            }
+        }
+
+        $now = time;
+        for my $c (@c) {
+            $drop->($c) if $c->{req} && $now - $c->{req}{t0} > $cfg->{timeout};
+        }
+
+        if ($stopping) {
+            $stop_deadline //= $now + $cfg->{timeout};
+            last unless grep { $_->{req} } @c;
+            if ($now > $stop_deadline) {
+                $drop->($_) for grep { $_->{req} } @c;
+                last;
+            }
+        }
+    }
+
+    close $_->{sock} for grep { $_->{sock} } @c;
+    open my $fh, '>', "$cfg->{file}.tmp" or die "$cfg->{file}.tmp: $!";
+    print $fh map { "$_\n" } @res;
+    close $fh or die $!;
+    rename "$cfg->{file}.tmp", $cfg->{file} or die $!;
+}
+
+# ---------------------------------------------------------------- checks
+
+# the scenario's chaos is over (Redis is back): recovery is timed from here
+sub chaos_over { $_[0]{chaos_over} = time }
+
+# waits (bounded) until the spool is drained and the endpoint is up in
+# every worker; returns (ok, description). The first wait after
+# chaos_over records how long the recovery took.
+sub wait_recovered {
+    my ($self, $secs) = @_;
+    $secs ||= 15;
+    my $deadline = time + $secs * slow();
+    my ($st, $why);
+    for (;;) {
+        $st = eval { $self->status };
+        if ($st) {
+            my $depth = $st->{clinic_spool_depth};
+            my @files = $self->spool_files;
+            $why = _describe($st, \@files);
+            if (defined $depth && $depth == 0 && !@files && $self->_up($st)) {
+                $self->{recovered_in} //= time - $self->{chaos_over}
+                    if $self->{chaos_over};
+                return (1, $why);
+            }
+        } else {
+            $why = "GET /status failed: $@";
+        }
+        last if time > $deadline;
+        sleep 0.1;
+    }
+    return (0, "not within " . $secs * slow() . " s: $why");
+}
+
+sub _describe {
+    my ($st, $files) = @_;
+    my @d;
+    push @d, "clinic_spool_depth " . ($st->{clinic_spool_depth} // '?');
+    for my $m (qw(clinic_redis_up clinic_redis_workers_down)) {
+        my $v = metric($st, $m);
+        push @d, "$m$_ $v->{$_}" for sort keys %$v;
+    }
+    my $old = $st->{clinic_spool_oldest_seconds};
+    push @d, "clinic_spool_oldest_seconds $old" if defined $old;
+    push @d, scalar(@$files) . ' non-empty spool file(s)';
+    return join ', ', @d;
+}
+
+# the tags of the submissions in the spool folder's files (replayed or
+# not: a file taken over keeps its records until it is through)
+sub spool_tags {
+    my ($self) = @_;
+    my @tags;
+    for my $f (glob("$self->{dir}/spool/*.spool*")) {
+        open my $fh, '<', $f or next;
+        while (<$fh>) {
+            push @tags, $1 while /"Chaos ([^"\s]+)"/g;
+        }
+    }
+    return @tags;
+}
+
+# the spool files that still hold records
+sub spool_files {
+    my ($self) = @_;
+    return grep { -s $_ } glob("$self->{dir}/spool/*.spool");
+}
+
+# new submissions on new connections until each worker answered 201 at
+# least N times; returns { pid => { 201 => n, 202 => n, other => n } }
+sub probe_workers {
+    my ($self, $n) = @_;
+    $n ||= 3;
+    my %by;
+    my $deadline = time + 20 * slow();
+    my $i = 0;
+    my @workers = $self->workers;
+    while (time < $deadline && $i < 400) {
+        last if @workers
+             && !grep { ($by{$_}{201} || 0) < $n } @workers;
+        $i++;
+        my $tag = sprintf '%s-%d-probe-%04d', $self->{name}, $$, $i;
+        my $r = $self->http(submission($tag, $i % 2, 1));
+        my $status = $r ? $r->{status} : 0;
+        my $pid = $r ? $r->{headers}{'x-worker-pid'} // '-' : '-';
+        my $id = '-';
+        $id = $1 if $r && ($r->{body} // '') =~ /"id":"([^"]*)"/;
+        push @{ $self->{results} }, { tag => $tag, status => $status,
+                                      pid => $pid, id => $id,
+                                      phase => 'probe' };
+        my $k = $status == 201 || $status == 202 ? $status : 'other';
+        $by{$pid}{$k}++;
+    }
+    $self->{probe_workers} = \@workers;
+    return \%by;
+}
+
+# the tenant's stream: { tag => [entry ids] }, and entries not ours
+sub read_stream {
+    my ($self, $redis) = @_;
+    $redis ||= $self->{redis_for_nginx} || 'main';
+    my (%tags, @foreign);
+    my $start = '-';
+    for (;;) {
+        my $page = $self->redis($redis, 'XRANGE', $self->{stream}, $start,
+                                '+', 'COUNT', 5000);
+        die 'XRANGE: ' . $page->message if is_error($page);
+        last unless $page && @$page;
+        for my $e (@$page) {
+            my ($id, $pairs) = @$e;
+            my %f = @$pairs;
+            if (($f{name} // '') =~ /^Chaos (\S+)$/) {
+                push @{ $tags{$1} }, $id;
+            } else {
+                push @foreign, $id;
+            }
+            $start = "($id";
+        }
+    }
+    return (\%tags, \@foreign);
+}
+
+# the standard ending of a scenario; returns the counts
+sub finish {
+    my ($self, %o) = @_;
+    my $name = $self->{name};
+    $self->load_stop if $self->{load};
+
+    my ($ok, $why) = $self->wait_recovered($o{recover_secs});
+    Test::More::ok($ok, "$name: the spool drains and Redis is up in every "
+                        . "worker after the chaos")
+        or Test::More::diag("    $why");
+    my $st = eval { $self->status } || {};
+    my $has_new = exists $st->{clinic_spool_oldest_seconds}
+        || %{ metric($st, 'clinic_redis_workers_down') };
+    if ($has_new) {
+        my $down = metric($st, 'clinic_redis_workers_down');
+        Test::More::ok(%$down && !grep({ $_ != 0 } values %$down),
+                       "$name: clinic_redis_workers_down is 0")
+            or Test::More::diag('    ' . _describe($st, [$self->spool_files]));
+        my $old = $st->{clinic_spool_oldest_seconds};
+        Test::More::ok(defined $old && $old == 0,
+                       "$name: clinic_spool_oldest_seconds is 0")
+            or Test::More::diag('    ' . _describe($st, [$self->spool_files]));
+    }
+
+    my $probe = $self->probe_workers($o{probe} || 3);
+    my @workers = @{ $self->{probe_workers} };
+    my @bad;
+    for my $w (@workers) {
+        my $p = $probe->{$w} || {};
+        push @bad, sprintf('worker %s answered 201 x %d, 202 x %d, other x %d',
+                           $w, $p->{201} || 0, $p->{202} || 0,
+                           $p->{other} || 0)
+            if ($p->{201} || 0) < ($o{probe} || 3) || $p->{202} || $p->{other};
+    }
+    for my $w (grep { my $x = $_; !grep { $_ eq $x } @workers } keys %$probe) {
+        my $p = $probe->{$w};
+        push @bad, sprintf('%s answered 201 x %d, 202 x %d, other x %d',
+                           $w eq '-' ? 'no worker' : "worker $w (gone)",
+                           $p->{201} || 0, $p->{202} || 0, $p->{other} || 0)
+            if $p->{202} || $p->{other};
+    }
+    Test::More::ok(@workers == 2 && !@bad,
+                   "$name: every worker answers new submissions with 201")
+        or Test::More::diag('    ' . join('; ', @workers == 2 ? () :
+                                           'workers: ' . join(',', @workers),
+                                           @bad));
+
+    my %c = (sent => 0, 201 => 0, 202 => 0, 503 => 0, '5xx' => 0,
+             other => 0, none => 0);
+    my %status;
+    for my $r (@{ $self->{results} }) {
+        $c{sent}++;
+        $status{ $r->{tag} } = $r;
+        my $s = $r->{status};
+        if ($s == 201 || $s == 202 || $s == 503) { $c{$s}++ }
+        elsif ($s == 0) { $c{none}++ }
+        elsif ($s >= 500) { $c{'5xx'}++ }
+        else { $c{other}++ }
+    }
+    my %codes;
+    $codes{ $_->{status} }++ for grep { $_->{status} != 201
+                                        && $_->{status} != 202
+                                        && $_->{status} != 0 }
+                                 @{ $self->{results} };
+    my $codes = join ', ', map { "$_ x $codes{$_}" } sort keys %codes;
+
+    Test::More::is($c{503}, 0, "$name: no 503 (a spool is configured)");
+    Test::More::is($c{'5xx'}, 0, "$name: no other 5xx")
+        or Test::More::diag("    answers: $codes");
+    Test::More::is($c{other}, 0, "$name: no answer but 201 and 202")
+        or Test::More::diag("    answers: $codes");
+
+    my ($tags, $foreign) = $self->read_stream;
+    my ($stored, $dups, $lost, $unknown, $stored_unanswered, $badid)
+        = (0, 0, 0, 0, 0, 0);
+    my @lost;
+    for my $tag (keys %$tags) {
+        my $n = @{ $tags->{$tag} };
+        $stored += $n;
+        $dups += $n - 1;
+        my $r = $status{$tag};
+        if (!$r) { $unknown += $n; next }
+        $stored_unanswered++ if $r->{status} == 0;
+        $badid++ if $r->{status} == 201 && $r->{id} ne $tags->{$tag}[0];
+    }
+    for my $r (@{ $self->{results} }) {
+        next unless $r->{status} == 201 || $r->{status} == 202;
+        next if $tags->{ $r->{tag} };
+        $lost++;
+        push @lost, "$r->{tag} ($r->{status}, worker $r->{pid})";
+    }
+    my $acked = $c{201} + $c{202};
+    my $in_spool = 0;
+    if ($lost) {
+        my %spooled = map { $_ => 1 } $self->spool_tags;
+        $in_spool = grep { $spooled{ (split / /)[0] } } @lost;
+    }
+    Test::More::is($lost, 0, "$name: every acknowledged submission is in "
+                             . "the stream")
+        or Test::More::diag("    $lost missing, $in_spool of them still in "
+                            . 'the spool: '
+                            . join(', ', @lost[0 .. ($#lost < 9 ? $#lost : 9)])
+                            . (@lost > 10 ? ', ...' : ''));
+    Test::More::is($dups, 0, "$name: no submission is stored twice");
+    Test::More::is($unknown + @$foreign, 0,
+                   "$name: the stream holds nothing that was not sent");
+    Test::More::is($badid, 0, "$name: each 201 carried its entry's id");
+
+    my @bad_files = glob("$self->{dir}/spool/*.bad");
+    Test::More::is(scalar(@bad_files), 0, "$name: no spool file set aside "
+                                          . "as unreadable")
+        or Test::More::diag("    @bad_files");
+
+    my @crash = $self->log_problems;
+    Test::More::is(scalar(@crash), 0, "$name: no crash, alert or sanitizer "
+                                      . "report")
+        or Test::More::diag(join '', map { "    $_\n" } @crash[0 .. ($#crash < 19
+                                                               ? $#crash : 19)]);
+
+    my %counts = (
+        %c,
+        acked             => $acked,
+        stored            => $stored,
+        duplicated        => $dups,
+        lost              => $lost,
+        lost_in_spool     => $in_spool,
+        stored_unanswered => $stored_unanswered,
+    );
+    $self->{counts} = \%counts;
+    Test::More::diag(sprintf(
+        '%s: %d submissions sent; acknowledged %d (201 x %d, 202 x %d); '
+        . '503 x %d, other 5xx x %d, no answer x %d; stored %d (%d of them '
+        . 'unanswered), duplicated %d, lost %d%s; %s%s',
+        $name, $c{sent}, $acked, $c{201}, $c{202}, $c{503}, $c{'5xx'},
+        $c{none}, $stored, $stored_unanswered, $dups, $lost,
+        $lost ? " ($in_spool of them still in the spool)" : '',
+        defined $self->{recovered_in}
+            ? sprintf('recovered %.1f s after the chaos', $self->{recovered_in})
+            : 'did not recover',
+        $o{extra} ? "; $o{extra}" : ''));
+    return \%counts;
+}
+
+# lines of the error log or of nginx's stderr that mean trouble: alerts,
+# crashes (but the workers the scenario killed), sanitizer reports (the
+# sanitizer build writes them to stderr, which nginx points at its error
+# log); a leak counts only with a frame in the module, as nginx leaves
+# some of its own memory to the exit
+sub log_problems {
+    my ($self) = @_;
+    my @p;
+    my %killed = map { $_ => 1 } @{ $self->{killed} };
+    for my $f ("$self->{dir}/logs/error.log", "$self->{dir}/logs/nginx.stderr") {
+        open my $fh, '<', $f or next;
+        my ($leak, $record, $ours);
+        my $end_record = sub {
+            push @p, "LeakSanitizer, in the module: $record" if $record && $ours;
+            undef $record;
+            $ours = 0;
+        };
+        while (my $l = <$fh>) {
+            chomp $l;
+            if ($l =~ /ERROR: LeakSanitizer/) {
+                $leak = 1;
+                next;
+            }
+            if ($leak) {
+                if ($l =~ /^(?:Direct|Indirect) leak of/) {
+                    $end_record->();
+                    $record = $l;
+                    next;
+                }
+                if ($record && $l =~ /^\s+#\d+ /) {
+                    $ours = 1 if $l =~ /ngx_http_clinic|ngx_clinic/;
+                    next;
+                }
+                if ($l =~ /^SUMMARY: /) {
+                    $end_record->();
+                    $leak = 0;
+                    next;
+                }
+                $end_record->() if $l =~ /^\s*$/;
+            }
+            if ($l =~ /ERROR: AddressSanitizer|runtime error:/) {
+                push @p, $l;
+                next;
+            }
+            next unless $f =~ /error\.log$/;
+            next unless $l =~ /\[(alert|emerg|crit)\]|exited on signal/;
+            next if $l =~ /process (\d+) exited on signal 9\b/
+                    && $killed{$1};
+            push @p, $l;
+        }
+        $end_record->();
+    }
+    return @p;
+}
+
+# how many error log lines match RE
+sub log_count {
+    my ($self, $re) = @_;
+    my $n = 0;
+    open my $fh, '<', "$self->{dir}/logs/error.log" or return 0;
+    while (<$fh>) { $n++ if /$re/ }
+    return $n;
+}
+
+# statuses of the results of one phase: { 201 => n, ... }
+sub phase_counts {
+    my ($self, $phase) = @_;
+    my %c;
+    $c{ $_->{status} }++ for grep { $_->{phase} eq $phase }
+                                 @{ $self->{results} };
+    return \%c;
+}
+
+# how many submissions answered with STATUS so far (load generator runs
+# already stopped)
+sub count_status {
+    my ($self, $status) = @_;
+    return scalar grep { $_->{status} == $status } @{ $self->{results} };
+}
+
+sub _slurp {
+    my ($f) = @_;
+    open my $fh, '<', $f or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+sub _tail {
+    my ($f, $n) = @_;
+    open my $fh, '<', $f or return '';
+    my @l = <$fh>;
+    splice @l, 0, @l - $n if @l > $n;
+    return join '', "\n--- $f\n", @l;
+}
+
+# stops everything this instance started; keeps the folder when a test
+# failed (or CLINIC_CHAOS_KEEP=1) and says where it is
+sub cleanup {
+    my ($self) = @_;
+    return if $self->{cleaned}++;
+    if (my $l = delete $self->{load}) {
+        kill 'TERM', $l->{pid};
+        _reap($l->{pid}, 5);
+    }
+    $self->nginx_stop;
+    for my $name (keys %{ $self->{redis} }) {
+        my $r = $self->{redis}{$name};
+        my $pid = delete $r->{pid} or next;
+        kill 'CONT', $pid;
+        kill 'TERM', $pid;
+        _reap($pid, 10);
+    }
+    my $passing = eval { Test::More->builder->is_passing } // 1;
+    if ($ENV{CLINIC_CHAOS_KEEP} || !$passing) {
+        Test::More::diag("$self->{name}: kept $self->{dir} (logs, "
+                         . "configuration, spool)");
+    } else {
+        File::Path::rmtree($self->{dir}) if -d $self->{dir};
+    }
+}
+
+use File::Path ();
+
+END {
+    local $?;
+    if ($$ == $owner) {
+        $_->cleanup for @Instances;
+    }
+}
+
+1;
