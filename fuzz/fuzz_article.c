@@ -3,13 +3,22 @@
  * libFuzzer target for the article parser: every input goes through meta()
  * and render() as .txt and as .md, against a small fixed link index, and
  * once more with an allocator that fails part way.  Memory comes from an
- * arena freed after each input.
+ * arena that takes it all back after each input.
  *
  * The link index is built once, in LLVMFuzzerInitialize(), like the module
  * builds it once per folder scan: its entries are constant, so rebuilding
  * it for every input only cost time.  The failing render still starts by
  * building an index under the failing allocator whenever the failure falls
  * inside links_create(), so failures there are fuzzed as before.
+ *
+ * The arena hands out memory from chunks it keeps from one input to the
+ * next, with a poisoned redzone around every allocation as wide as
+ * AddressSanitizer's own, so an overflow is reported as with malloc();
+ * everything handed out is poisoned again when the input is done, so a
+ * pointer kept into a later input is reported as a use after poison.
+ * What it saves is malloc() and free() under AddressSanitizer, a stack
+ * trace each and a 256 MB quarantine that keeps every allocation cache
+ * cold.  Allocations larger than a chunk's quarter use malloc() itself.
  *
  * Beyond "no crash, no leak, no UB" it checks what the parser promises,
  * with code of its own rather than the parser's: every output string is
@@ -26,7 +35,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sanitizer/asan_interface.h>
+
 #include "ngx_http_clinic_article.h"
+
+
+#define FUZZ_CHUNK      (256 * 1024)
+#define FUZZ_BIG        (FUZZ_CHUNK / 4)
+#define FUZZ_ALIGN      16
+#define FUZZ_FILL       0xbe            /* what ASan's malloc() fills with */
+#define FUZZ_FILL_MAX   4096
+
+#define fuzz_align(n)   (((n) + FUZZ_ALIGN - 1) & ~(size_t) (FUZZ_ALIGN - 1))
 
 
 #define fuzz_check(cond)                                                      \
@@ -39,15 +59,26 @@
     } while (0)
 
 
+typedef struct {
+    size_t         len;
+    const char    *name;
+} fuzz_name_t;
+
+
 typedef struct fuzz_block_s  fuzz_block_t;
 
+/* a chunk, or one large allocation; the memory follows, aligned */
 struct fuzz_block_s {
     fuzz_block_t  *next;
+    size_t         size;
 };
 
 
 typedef struct {
-    fuzz_block_t  *blocks;
+    fuzz_block_t  *chunks;              /* kept across inputs */
+    fuzz_block_t  *chunk;               /* the one being carved */
+    u_char        *pos;
+    fuzz_block_t  *big;                 /* freed after each input */
     long           fail_after;          /* < 0: never */
     long           nalloc;
 } fuzz_arena_t;
@@ -59,6 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static ngx_http_clinic_article_links_t *fuzz_links(
     const ngx_http_clinic_alloc_t *a);
 static void *fuzz_alloc(void *ctx, size_t size);
+static size_t fuzz_redzone(size_t size);
+static u_char *fuzz_chunk_start(fuzz_block_t *b);
 static void fuzz_free(fuzz_arena_t *ar);
 static void fuzz_str(const ngx_http_clinic_article_str_t *s);
 static void fuzz_article(const ngx_http_clinic_article_t *art, int rendered);
@@ -71,20 +104,37 @@ static void fuzz_url(const u_char *p, size_t n);
 
 /* the index every input is rendered against, and its allocations */
 static fuzz_arena_t                      fuzz_links_arena;
+static fuzz_arena_t                      fuzz_arena;
 static ngx_http_clinic_article_links_t  *fuzz_links_index;
 static long                              fuzz_links_nalloc;
 
 
-static const char *const  fuzz_tags[] = {
-    "p", "h2", "h3", "h4", "h5", "h6", "a", "em", "strong", "code", "pre",
-    "ul", "ol", "li", "blockquote", "hr", "br", "img", "table", "thead",
-    "tbody", "tr", "th", "td", "del", NULL
+#define T(s)  { sizeof(s) - 1, s }
+
+static const fuzz_name_t  fuzz_tags[] = {
+    T("p"), T("h2"), T("h3"), T("h4"), T("h5"), T("h6"), T("a"), T("em"),
+    T("strong"), T("code"), T("pre"), T("ul"), T("ol"), T("li"),
+    T("blockquote"), T("hr"), T("br"), T("img"), T("table"), T("thead"),
+    T("tbody"), T("tr"), T("th"), T("td"), T("del"), { 0, NULL }
 };
+
+#define FUZZ_TAG_HR   15
+#define FUZZ_TAG_BR   16
+#define FUZZ_TAG_IMG  17
+
+
+static const fuzz_name_t  fuzz_ents[] = {
+    T("&amp;"), T("&lt;"), T("&gt;"), T("&quot;"), T("&#39;"), { 0, NULL }
+};
+
+#undef T
 
 
 static void *
 fuzz_alloc(void *ctx, size_t size)
 {
+    size_t         rz, need;
+    u_char        *p;
     fuzz_arena_t  *ar = ctx;
     fuzz_block_t  *b;
 
@@ -98,29 +148,102 @@ fuzz_alloc(void *ctx, size_t size)
 
     ar->nalloc++;
 
-    b = malloc(sizeof(fuzz_block_t) + size);
-    if (b == NULL) {
-        return NULL;
+    if (size > FUZZ_BIG) {
+        b = malloc(fuzz_align(sizeof(fuzz_block_t)) + size);
+        fuzz_check(b != NULL);
+
+        b->next = ar->big;
+        b->size = size;
+        ar->big = b;
+
+        return fuzz_chunk_start(b);
     }
 
-    b->next = ar->blocks;
-    ar->blocks = b;
+    rz = fuzz_redzone(size);
+    need = rz + fuzz_align(size) + rz;
 
-    return b + 1;
+    if (ar->chunk == NULL
+        || (size_t) (fuzz_chunk_start(ar->chunk) + FUZZ_CHUNK - ar->pos)
+           < need)
+    {
+        b = ar->chunk ? ar->chunk->next : ar->chunks;
+
+        if (b == NULL) {
+            b = malloc(fuzz_align(sizeof(fuzz_block_t)) + FUZZ_CHUNK);
+            fuzz_check(b != NULL);
+
+            b->next = NULL;
+            b->size = FUZZ_CHUNK;
+            ASAN_POISON_MEMORY_REGION(fuzz_chunk_start(b), FUZZ_CHUNK);
+
+            if (ar->chunk) {
+                ar->chunk->next = b;
+
+            } else {
+                ar->chunks = b;
+            }
+        }
+
+        ar->chunk = b;
+        ar->pos = fuzz_chunk_start(b);
+    }
+
+    p = ar->pos + rz;
+    ar->pos = p + fuzz_align(size) + rz;
+
+    ASAN_UNPOISON_MEMORY_REGION(p, size);
+    memset(p, FUZZ_FILL, size < FUZZ_FILL_MAX ? size : FUZZ_FILL_MAX);
+
+    return p;
 }
 
+
+/* the redzone AddressSanitizer's allocator puts around size bytes */
+
+static size_t
+fuzz_redzone(size_t size)
+{
+    return size <= 64 - 16 ? 16
+           : size <= 128 - 32 ? 32
+           : size <= 512 - 64 ? 64
+           : size <= 4096 - 128 ? 128
+           : size <= (1 << 14) - 256 ? 256
+           : size <= (1 << 15) - 512 ? 512
+           : size <= (1 << 16) - 1024 ? 1024 : 2048;
+}
+
+
+static u_char *
+fuzz_chunk_start(fuzz_block_t *b)
+{
+    return (u_char *) b + fuzz_align(sizeof(fuzz_block_t));
+}
+
+
+/* the input is done: everything it was given is freed or poisoned */
 
 static void
 fuzz_free(fuzz_arena_t *ar)
 {
     fuzz_block_t  *b, *next;
 
-    for (b = ar->blocks; b; b = next) {
+    for (b = ar->big; b; b = next) {
         next = b->next;
         free(b);
     }
 
-    ar->blocks = NULL;
+    ar->big = NULL;
+
+    for (b = ar->chunks; b; b = b->next) {
+        ASAN_POISON_MEMORY_REGION(fuzz_chunk_start(b), FUZZ_CHUNK);
+
+        if (b == ar->chunk) {
+            break;
+        }
+    }
+
+    ar->chunk = NULL;
+    ar->pos = NULL;
 }
 
 
@@ -137,12 +260,15 @@ fuzz_str(const ngx_http_clinic_article_str_t *s)
 
     for (i = 0; i < s->len; i += need + 1) {
         c = s->data[i];
-        fuzz_check(c != 0);
 
         if (c < 0x80) {
+            /* most of the text: one test a byte */
+            fuzz_check(c != 0);
             need = 0;
+            continue;
+        }
 
-        } else if (c >= 0xc2 && c <= 0xdf) {
+        if (c >= 0xc2 && c <= 0xdf) {
             need = 1;
 
         } else if (c >= 0xe0 && c <= 0xef) {
@@ -222,12 +348,17 @@ fuzz_html(const u_char *p, size_t n)
 {
     int           closing;
     size_t        i, len, depth;
-    const char   *name;
+    const char   *name, *local[256];
     const char  **stack;
 
     /* an open tag takes at least 3 bytes */
-    stack = malloc((n / 3 + 1) * sizeof(char *));
-    fuzz_check(stack != NULL);
+    if (n / 3 + 1 <= sizeof(local) / sizeof(local[0])) {
+        stack = local;
+
+    } else {
+        stack = malloc((n / 3 + 1) * sizeof(char *));
+        fuzz_check(stack != NULL);
+    }
 
     depth = 0;
 
@@ -240,8 +371,9 @@ fuzz_html(const u_char *p, size_t n)
             fuzz_check(len > 0);
             i += len;
 
-            if (strcmp(name, "hr") == 0 || strcmp(name, "br") == 0
-                || strcmp(name, "img") == 0)
+            if (name == fuzz_tags[FUZZ_TAG_HR].name
+                || name == fuzz_tags[FUZZ_TAG_BR].name
+                || name == fuzz_tags[FUZZ_TAG_IMG].name)
             {
                 fuzz_check(!closing);
 
@@ -270,7 +402,9 @@ fuzz_html(const u_char *p, size_t n)
 
     fuzz_check(depth == 0);
 
-    free(stack);
+    if (stack != local) {
+        free(stack);
+    }
 }
 
 
@@ -279,8 +413,8 @@ fuzz_html(const u_char *p, size_t n)
 static size_t
 fuzz_tag(const u_char *p, size_t n, const char **name, int *closing)
 {
-    size_t               i, start, k, vstart;
-    const char *const   *t;
+    size_t              i, start, k, vstart;
+    const fuzz_name_t  *t;
 
     i = 1;
     *closing = (i < n && p[i] == '/');
@@ -296,9 +430,10 @@ fuzz_tag(const u_char *p, size_t n, const char **name, int *closing)
 
     *name = NULL;
 
-    for (t = fuzz_tags; *t; t++) {
-        if (strlen(*t) == i - start && memcmp(*t, p + start, i - start) == 0) {
-            *name = *t;
+    for (t = fuzz_tags; t->name; t++) {
+        if (t->len == i - start && memcmp(t->name, p + start, t->len) == 0) {
+            *name = t->name;
+            break;
         }
     }
 
@@ -377,16 +512,11 @@ fuzz_tag(const u_char *p, size_t n, const char **name, int *closing)
 static int
 fuzz_entity(const u_char *p, size_t n)
 {
-    size_t                    k;
-    static const char *const  ents[] = {
-        "&amp;", "&lt;", "&gt;", "&quot;", "&#39;", NULL
-    };
+    const fuzz_name_t  *e;
 
-    for (k = 0; ents[k]; k++) {
-        if (n >= strlen(ents[k])
-            && memcmp(p, ents[k], strlen(ents[k])) == 0)
-        {
-            return (int) strlen(ents[k]);
+    for (e = fuzz_ents; e->name; e++) {
+        if (n >= e->len && memcmp(p, e->name, e->len) == 0) {
+            return (int) e->len;
         }
     }
 
@@ -403,12 +533,17 @@ fuzz_entity(const u_char *p, size_t n)
 static void
 fuzz_url(const u_char *p, size_t n)
 {
-    char          *u;
+    char          *u, local[256];
     size_t         i, j, s, e, len;
     int            k;
 
-    u = malloc(n + 1);
-    fuzz_check(u != NULL);
+    if (n < sizeof(local)) {
+        u = local;
+
+    } else {
+        u = malloc(n + 1);
+        fuzz_check(u != NULL);
+    }
 
     for (i = 0, j = 0; i < n; /* void */ ) {
         if (p[i] == '&') {
@@ -464,7 +599,9 @@ fuzz_url(const u_char *p, size_t n)
                    || (len == 3 && memcmp(u + s, "tel", 3) == 0));
     }
 
-    free(u);
+    if (u != local) {
+        free(u);
+    }
 }
 
 
@@ -541,7 +678,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                                rc, f;
-    fuzz_arena_t                       ar;
+    fuzz_arena_t                      *ar;
     ngx_http_clinic_alloc_t            a;
     ngx_http_clinic_article_t          art;
     ngx_http_clinic_article_str_t      slug, prefix;
@@ -550,11 +687,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         NGX_HTTP_CLINIC_ARTICLE_TXT, NGX_HTTP_CLINIC_ARTICLE_MD
     };
 
-    ar.blocks = NULL;
-    ar.fail_after = -1;
-    ar.nalloc = 0;
+    ar = &fuzz_arena;
+    ar->fail_after = -1;
+    ar->nalloc = 0;
     a.alloc = fuzz_alloc;
-    a.ctx = &ar;
+    a.ctx = ar;
 
     slug.len = sizeof("joint-manipulation") - 1;
     slug.data = (u_char *) "joint-manipulation";
@@ -592,14 +729,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * the start of links_create(), as if the index were built here.
      */
 
-    ar.fail_after = size ? data[0] : 0;
+    ar->fail_after = size ? data[0] : 0;
 
-    if (ar.fail_after < fuzz_links_nalloc) {
+    if (ar->fail_after < fuzz_links_nalloc) {
         links = fuzz_links(&a);
-        fuzz_check(links == NULL && ar.fail_after == 0);
+        fuzz_check(links == NULL && ar->fail_after == 0);
 
     } else {
-        ar.fail_after -= fuzz_links_nalloc;
+        ar->fail_after -= fuzz_links_nalloc;
     }
 
     rc = ngx_http_clinic_article_render(data, size,
@@ -609,7 +746,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                || rc == NGX_HTTP_CLINIC_ARTICLE_EINVALID
                || rc == NGX_HTTP_CLINIC_ARTICLE_ENOMEM);
 
-    fuzz_free(&ar);
+    fuzz_free(ar);
 
     return 0;
 }
