@@ -372,9 +372,17 @@ ngx_http_clinic_spool_kick(void)
 
     sp = ngx_http_clinic_spool_worker;
 
-    if (sp && sp->batch == NULL && !ngx_exiting) {
-        ngx_add_timer(&sp->timer, NGX_HTTP_CLINIC_SPOOL_AGAIN);
+    if (sp == NULL || sp->batch || ngx_exiting) {
+        return;
     }
+
+    /* nginx keeps a timer that is due within 300 ms: move it explicitly */
+
+    if (sp->timer.timer_set) {
+        ngx_del_timer(&sp->timer);
+    }
+
+    ngx_add_timer(&sp->timer, NGX_HTTP_CLINIC_SPOOL_AGAIN);
 }
 
 
