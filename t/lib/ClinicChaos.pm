@@ -23,11 +23,11 @@ package ClinicChaos;
 use strict;
 use warnings;
 
+use Config ();
 use Errno ();
-use Fcntl ();
-use File::Temp ();
+use File::Path ();
 use File::Spec ();
-use Cwd ();
+use File::Temp ();
 use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
@@ -36,6 +36,30 @@ use Time::HiRes qw(time sleep);
 
 my $owner = $$;
 my @Instances;
+
+# a test stopped by a signal still runs its END blocks, which stop
+# everything it started
+for my $sig (qw(INT TERM HUP)) {
+    next if $SIG{$sig};
+    $SIG{$sig} = sub {
+        Test::More::diag("caught SIG$sig, cleaning up") if $$ == $owner;
+        exit 1;
+    };
+}
+
+# in a child about to exec redis-server or nginx: the kernel sends it SIG
+# when the test process dies, even by SIGKILL (prctl PR_SET_PDEATHSIG, on
+# Linux x86_64, aarch64 and i386; elsewhere nothing)
+sub _die_with_parent {
+    my ($sig) = @_;
+    my $arch = $Config::Config{archname} || '';
+    my $nr = $arch =~ /^x86_64/ ? 157
+           : $arch =~ /^aarch64/ ? 167
+           : $arch =~ /^i[3-6]86/ ? 172
+           : return;
+    eval { syscall($nr, 1, $sig) };
+    POSIX::_exit(1) if getppid() != $owner;
+}
 
 # how much slower than a plain build nginx is: waits are multiplied by it
 our $Slow;
@@ -175,6 +199,7 @@ sub redis_start {
     if ($pid == 0) {
         open STDOUT, '>>', "$r->{dir}/redis.stdout";
         open STDERR, '>&', \*STDOUT;
+        _die_with_parent(POSIX::SIGKILL());
         exec 'redis-server', @args or POSIX::_exit(127);
     }
     $r->{pid} = $pid;
@@ -396,6 +421,8 @@ END
     if ($pid == 0) {
         open STDOUT, '>>', "$d/logs/nginx.stderr";
         open STDERR, '>&', \*STDOUT;
+        # the master stops its workers on SIGTERM
+        _die_with_parent(POSIX::SIGTERM());
         exec nginx_binary(), '-p', "$d/", '-c', "$d/conf/nginx.conf",
              '-e', "$d/logs/error.log"
             or POSIX::_exit(127);
@@ -680,6 +707,8 @@ sub _load_child {
     my $stopping = 0;
     local $SIG{USR1} = sub { $stopping ||= 1 };
     local $SIG{TERM} = sub { $stopping = 2 };
+    local $SIG{INT} = sub { $stopping = 2 };
+    local $SIG{HUP} = sub { $stopping = 2 };
     local $SIG{PIPE} = 'IGNORE';
     my $ppid = getppid();
     my $start = time;
@@ -1193,8 +1222,6 @@ sub cleanup {
         File::Path::rmtree($self->{dir}) if -d $self->{dir};
     }
 }
-
-use File::Path ();
 
 END {
     local $?;
