@@ -18,6 +18,7 @@
 #define NGX_HTTP_CLINIC_ARTICLE_MARKER       "[LINK]"
 #define NGX_HTTP_CLINIC_ARTICLE_MARKER_LEN   (sizeof("[LINK]") - 1)
 #define NGX_HTTP_CLINIC_ARTICLE_EXCERPT      64
+#define NGX_HTTP_CLINIC_ARTICLE_WARN_LEN     256
 
 #define NGX_HTTP_CLINIC_ARTICLE_PRIO_SLUG    0
 #define NGX_HTTP_CLINIC_ARTICLE_PRIO_ALIAS   1
@@ -848,16 +849,22 @@ ngx_http_clinic_article_collapse(ngx_http_clinic_article_ctx_t *ctx,
 }
 
 
+/*
+ * Formats into a buffer on the stack first: warnings quote at most EXCERPT
+ * bytes of the article, so nearly all fit and are formatted only once.
+ */
+
 static void
 ngx_http_clinic_article_warn(ngx_http_clinic_article_ctx_t *ctx,
     const char *fmt, ...)
 {
     int                             n;
+    char                            buf[NGX_HTTP_CLINIC_ARTICLE_WARN_LEN];
     va_list                         args;
     ngx_http_clinic_article_str_t  *w;
 
     va_start(args, fmt);
-    n = vsnprintf(NULL, 0, fmt, args);
+    n = vsnprintf(buf, sizeof(buf), fmt, args);
     va_end(args);
 
     if (n < 0) {
@@ -875,9 +882,14 @@ ngx_http_clinic_article_warn(ngx_http_clinic_article_ctx_t *ctx,
         return;
     }
 
-    va_start(args, fmt);
-    vsnprintf((char *) w->data, (size_t) n + 1, fmt, args);
-    va_end(args);
+    if ((size_t) n < sizeof(buf)) {
+        memcpy(w->data, buf, (size_t) n + 1);
+
+    } else {
+        va_start(args, fmt);
+        vsnprintf((char *) w->data, (size_t) n + 1, fmt, args);
+        va_end(args);
+    }
 
     w->len = n;
 }

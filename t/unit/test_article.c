@@ -1910,6 +1910,39 @@ test_escape_html(void **state)
 }
 
 
+/*
+ * Regression tests for the faster paths (issue 7): each compares with what
+ * the byte-at-a-time code gave, at the edges where the fast path hands
+ * over to the slow one.
+ */
+
+static void
+test_long_warning(void **state)
+{
+    char                        slug[201], value[300], src[512], want[512];
+    ngx_http_clinic_article_t  *art;
+
+    /*
+     * longer than the stack buffer the warning is formatted in first: the
+     * caller's slug is quoted whole, and the API takes any length
+     */
+    memset(slug, 's', 200);
+    slug[200] = '\0';
+    memset(value, 'v', 200);
+    value[200] = '\0';
+
+    snprintf(src, sizeof(src), "---\nslug: %s\n---\nBody.\n", value);
+    art = render(*state, src, TXT, slug, NULL);
+
+    snprintf(want, sizeof(want), "line 2: slug \"%.64s\" is ignored, the "
+             "file name gives \"%s\"", value, slug);
+    assert_true(strlen(want) > 256);
+    assert_int_equal(art->nwarnings, 1);
+    assert_string_equal(art->warnings[0].data, want);
+    assert_int_equal(art->warnings[0].len, strlen(want));
+}
+
+
 #define T(name)  cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1964,6 +1997,7 @@ main(void)
         T(test_out_of_memory),
         T(test_file_names),
         T(test_escape_html),
+        T(test_long_warning),
     };
 
     return cmocka_run_group_tests_name("article", tests, NULL, NULL);
