@@ -2284,8 +2284,11 @@ ngx_http_clinic_article_md_enter_block(MD_BLOCKTYPE type, void *detail,
         ctx->summary_p = 0;
         ctx->plain.len = 0;
 
-        n = snprintf(buf, sizeof(buf), "<h%u>", ctx->level);
-        ngx_http_clinic_article_html(ctx, (u_char *) buf, n);
+        buf[0] = '<';
+        buf[1] = 'h';
+        buf[2] = (char) ('0' + ctx->level);
+        buf[3] = '>';
+        ngx_http_clinic_article_html(ctx, (u_char *) buf, 4);
         break;
 
     case MD_BLOCK_CODE:
@@ -2326,15 +2329,21 @@ ngx_http_clinic_article_md_enter_block(MD_BLOCKTYPE type, void *detail,
         td = detail;
 
         switch (td->align) {
-        case MD_ALIGN_LEFT:   align = " align=\"left\"";   break;
-        case MD_ALIGN_CENTER: align = " align=\"center\""; break;
-        case MD_ALIGN_RIGHT:  align = " align=\"right\"";  break;
-        default:              align = "";                  break;
+        case MD_ALIGN_LEFT:   align = " align=\"left\">";   break;
+        case MD_ALIGN_CENTER: align = " align=\"center\">"; break;
+        case MD_ALIGN_RIGHT:  align = " align=\"right\">";  break;
+        default:              align = ">";                  break;
         }
 
-        n = snprintf(buf, sizeof(buf), "<%s%s>",
-                     type == MD_BLOCK_TH ? "th" : "td", align);
-        ngx_http_clinic_article_html(ctx, (u_char *) buf, n);
+        if (type == MD_BLOCK_TH) {
+            ngx_http_clinic_article_html_lit(ctx, "<th");
+
+        } else {
+            ngx_http_clinic_article_html_lit(ctx, "<td");
+        }
+
+        ngx_http_clinic_article_html(ctx, (const u_char *) align,
+                                     strlen(align));
         break;
 
     default: /* MD_BLOCK_DOC */
@@ -2749,8 +2758,8 @@ ngx_http_clinic_article_md_flush(ngx_http_clinic_article_ctx_t *ctx)
 static void
 ngx_http_clinic_article_md_heading(ngx_http_clinic_article_ctx_t *ctx)
 {
-    int                                 n, drop;
-    char                                buf[16];
+    int                                 drop;
+    char                                buf[6];
     ngx_http_clinic_article_str_t       text;
     ngx_http_clinic_article_heading_t  *h;
 
@@ -2788,8 +2797,13 @@ ngx_http_clinic_article_md_heading(ngx_http_clinic_article_ctx_t *ctx)
         return;
     }
 
-    n = snprintf(buf, sizeof(buf), "</h%u>\n", ctx->level);
-    ngx_http_clinic_article_html(ctx, (u_char *) buf, n);
+    buf[0] = '<';
+    buf[1] = '/';
+    buf[2] = 'h';
+    buf[3] = (char) ('0' + ctx->level);
+    buf[4] = '>';
+    buf[5] = '\n';
+    ngx_http_clinic_article_html(ctx, (u_char *) buf, 6);
 
     if (!ctx->render || ctx->level > 3) {
         return;

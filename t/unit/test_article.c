@@ -1943,6 +1943,27 @@ test_long_warning(void **state)
 }
 
 
+static void
+test_md_heading_and_cell_tags(void **state)
+{
+    ngx_http_clinic_article_t  *art;
+
+    art = render(*state, "# T\n\n##### Five\n\n###### Six\n\n"
+                 "| A | B | C |\n|:-:|---|--:|\n| 1 | 2 | 3 |\n",
+                 MD, NULL, NULL);
+
+    assert_string_equal(art->html.data,
+                        "<h5>Five</h5>\n<h6>Six</h6>\n"
+                        "<table>\n<thead>\n<tr>\n"
+                        "<th align=\"center\">A</th>\n<th>B</th>\n"
+                        "<th align=\"right\">C</th>\n</tr>\n</thead>\n"
+                        "<tbody>\n<tr>\n<td align=\"center\">1</td>\n"
+                        "<td>2</td>\n<td align=\"right\">3</td>\n</tr>\n"
+                        "</tbody>\n</table>\n");
+    assert_int_equal(art->nheadings, 0);
+}
+
+
 #define T(name)  cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1998,6 +2019,7 @@ main(void)
         T(test_file_names),
         T(test_escape_html),
         T(test_long_warning),
+        T(test_md_heading_and_cell_tags),
     };
 
     return cmocka_run_group_tests_name("article", tests, NULL, NULL);
