@@ -349,6 +349,27 @@ static const ngx_http_clinic_article_entity_t
 };
 
 
+/* the bytes escape_html() adds to a character: & < > " and ' */
+static const u_char  ngx_http_clinic_article_escape_extra[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 5, 0, 0, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0,     /*  "   &'  */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 3, 0,     /* <  >    */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+
 ngx_http_clinic_article_format_t
 ngx_http_clinic_article_name(const u_char *name, size_t len,
     ngx_http_clinic_article_str_t *slug)
@@ -434,40 +455,68 @@ size_t
 ngx_http_clinic_article_escape_html(u_char *dst, const u_char *src,
     size_t len)
 {
-    size_t       n, k;
-    const char  *r;
+    size_t  i, n, run;
+
+    if (dst == NULL) {
+        n = len;
+
+        for (i = 0; i < len; i++) {
+            n += ngx_http_clinic_article_escape_extra[src[i]];
+        }
+
+        return n;
+    }
 
     n = 0;
+    i = 0;
 
-    while (len--) {
+    while (i < len) {
 
-        switch (*src) {
-        case '&':  r = "&amp;";  break;
-        case '<':  r = "&lt;";   break;
-        case '>':  r = "&gt;";   break;
-        case '"':  r = "&quot;"; break;
-        case '\'': r = "&#39;";  break;
-        default:   r = NULL;     break;
+        /* the run of bytes that need no escape is copied at once */
+
+        for (run = i;
+             i < len && ngx_http_clinic_article_escape_extra[src[i]] == 0;
+             i++)
+        {
+            /* void */
         }
 
-        if (r == NULL) {
-            if (dst) {
-                dst[n] = *src;
-            }
-
-            n++;
-
-        } else {
-            k = strlen(r);
-
-            if (dst) {
-                memcpy(dst + n, r, k);
-            }
-
-            n += k;
+        if (i > run) {
+            memcpy(dst + n, src + run, i - run);
+            n += i - run;
         }
 
-        src++;
+        if (i == len) {
+            break;
+        }
+
+        switch (src[i++]) {
+
+        case '&':
+            memcpy(dst + n, "&amp;", 5);
+            n += 5;
+            break;
+
+        case '<':
+            memcpy(dst + n, "&lt;", 4);
+            n += 4;
+            break;
+
+        case '>':
+            memcpy(dst + n, "&gt;", 4);
+            n += 4;
+            break;
+
+        case '"':
+            memcpy(dst + n, "&quot;", 6);
+            n += 6;
+            break;
+
+        default: /* '\'' */
+            memcpy(dst + n, "&#39;", 5);
+            n += 5;
+            break;
+        }
     }
 
     return n;
@@ -733,6 +782,15 @@ ngx_http_clinic_article_append_escaped(ngx_http_clinic_article_ctx_t *ctx,
 
     d = ngx_http_clinic_article_reserve(ctx, b, need);
     if (d == NULL) {
+        return;
+    }
+
+    if (need == n) {
+        if (n) {
+            memcpy(d, p, n);
+            b->len += n;
+        }
+
         return;
     }
 
