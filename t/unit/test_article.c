@@ -1960,6 +1960,122 @@ test_escape_html_runs(void **state)
 
 
 static void
+test_utf8_every_offset(void **state)
+{
+    arena_t                    *ar = *state;
+    char                        src[128], want[64];
+    size_t                      off, k, len, bom;
+    ngx_http_clinic_article_t   art;
+    static const char           text[] = "Title\n\nSome plain words [LINK] "
+                                         "and more of them.\n";
+    static const struct {
+        const char  *bytes;
+        size_t       len;
+        const char  *error;             /* NULL: valid */
+    } seq[] = {
+        { "\xff", 1, "invalid UTF-8" },
+        { "\x80", 1, "invalid UTF-8" },
+        { "\xc0\xaf", 2, "invalid UTF-8" },
+        { "\xed\xa0\x80", 3, "invalid UTF-8" },
+        { "\xf4\x90\x80\x80", 4, "invalid UTF-8" },
+        { "\0", 1, "NUL character" },
+        { "\xc3\xa9", 2, NULL },
+        { "\xe2\x80\x99", 3, NULL },
+        { "\xf0\x9f\x98\x80", 4, NULL },
+    };
+
+    /* a bad sequence is found at its own byte wherever it starts */
+
+    for (bom = 0; bom <= 3; bom += 3) {
+        for (off = 0; off + 1 < sizeof(text); off++) {
+            for (k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+                memcpy(src, "\xef\xbb\xbf", bom);
+                memcpy(src + bom, text, off);
+                memcpy(src + bom + off, seq[k].bytes, seq[k].len);
+                memcpy(src + bom + off + seq[k].len, text + off,
+                       sizeof(text) - 1 - off);
+                len = bom + sizeof(text) - 1 + seq[k].len;
+
+                if (seq[k].error == NULL) {
+                    assert_int_equal(ngx_http_clinic_article_meta(
+                                         (u_char *) src, len, TXT, NULL,
+                                         &ar->a, &art),
+                                     OK);
+                    continue;
+                }
+
+                assert_int_equal(ngx_http_clinic_article_meta(
+                                     (u_char *) src, len, TXT, NULL,
+                                     &ar->a, &art),
+                                 NGX_HTTP_CLINIC_ARTICLE_EINVALID);
+
+                snprintf(want, sizeof(want), "%s at byte %lu", seq[k].error,
+                         (unsigned long) (bom + off));
+                assert_string_equal(art.error.data, want);
+            }
+        }
+    }
+
+    /* a sequence cut short by the end of the file, at every length */
+
+    for (len = 1; len < 20; len++) {
+        memset(src, 'a', len);
+        memcpy(src + len, "\xe2\x80", 2);
+        assert_int_equal(ngx_http_clinic_article_meta((u_char *) src, len + 2,
+                                                      TXT, NULL, &ar->a,
+                                                      &art),
+                         NGX_HTTP_CLINIC_ARTICLE_EINVALID);
+        snprintf(want, sizeof(want), "invalid UTF-8 at byte %lu",
+                 (unsigned long) len);
+        assert_string_equal(art.error.data, want);
+    }
+}
+
+
+static void
+test_txt_heading_length_bytes(void **state)
+{
+    int                         i;
+    char                        src[1024], line[600];
+    ngx_http_clinic_article_t  *art;
+
+    /* 120 four-byte characters, 480 bytes: still a heading */
+    line[0] = '\0';
+    for (i = 0; i < 120; i++) {
+        strcat(line, "\xf0\x9f\x98\x80");
+    }
+
+    snprintf(src, sizeof(src), "T\n\n%s\n\nx.\n", line);
+    art = render(*state, src, TXT, NULL, NULL);
+    assert_int_equal(art->nheadings, 1);
+
+    /* 121 of them, 484 bytes: a paragraph */
+    strcat(line, "\xf0\x9f\x98\x80");
+    snprintf(src, sizeof(src), "T\n\n%s\n\nx.\n", line);
+    art = render(*state, src, TXT, NULL, NULL);
+    assert_int_equal(art->nheadings, 0);
+
+    /* 119 three-byte characters and one ASCII: 358 bytes, a heading */
+    line[0] = '\0';
+    for (i = 0; i < 119; i++) {
+        strcat(line, "\xe2\x80\x93");
+    }
+
+    strcat(line, "a");
+    snprintf(src, sizeof(src), "T\n\n%s\n\nx.\n", line);
+    art = render(*state, src, TXT, NULL, NULL);
+    assert_int_equal(art->nheadings, 1);
+
+    /* 479 ASCII bytes: a paragraph */
+    memset(line, 'a', 479);
+    line[479] = '\0';
+    snprintf(src, sizeof(src), "T\n\n%s\n\nx.\n", line);
+    art = render(*state, src, TXT, NULL, NULL);
+    assert_int_equal(art->nheadings, 0);
+}
+
+
+static void
 test_long_warning(void **state)
 {
     char                        slug[201], value[300], src[512], want[512];
@@ -2062,6 +2178,8 @@ main(void)
         T(test_file_names),
         T(test_escape_html),
         T(test_escape_html_runs),
+        T(test_utf8_every_offset),
+        T(test_txt_heading_length_bytes),
         T(test_long_warning),
         T(test_md_heading_and_cell_tags),
     };
