@@ -1459,6 +1459,11 @@ ngx_http_clinic_article_txt(ngx_http_clinic_article_ctx_t *ctx,
             continue;
         }
 
+        /* meta() needs nothing more from the body */
+        if (!ctx->render && ctx->has_summary) {
+            break;
+        }
+
         next_blank = ngx_http_clinic_article_blank(next, end);
 
         heading = prev_blank && next_blank
@@ -1467,7 +1472,7 @@ ngx_http_clinic_article_txt(ngx_http_clinic_article_ctx_t *ctx,
         prev_blank = 0;
 
         /* meta() only needs the first paragraph */
-        if (!ctx->render && (heading || ctx->has_summary)) {
+        if (!ctx->render && heading) {
             continue;
         }
 

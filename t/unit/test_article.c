@@ -2103,6 +2103,47 @@ test_long_warning(void **state)
 
 
 static void
+test_meta_matches_render(void **state)
+{
+    size_t                      i, k, f;
+    ngx_http_clinic_article_t  *m, *r;
+    static const char          *srcs[] = {
+        "Title\n\nFirst para [LINK] here.\n\nA Heading\n\nMore [LINK].\n",
+        "Title\n\nA Heading First\n\nThen the summary.\n\nLater.\n",
+        "\n\nTitle\n\n[LINK]\n\n[LINK] [LINK]\n\nReal summary.\nNext.\n",
+        "---\nsummary: From front matter\naliases: a, b\n---\n\n"
+        "Title Later\n\nBody.\n",
+        "---\ntitle: T\nsummary: S\nx: y\n---\nBody [LINK].\n",
+        "---\ntitle: T\ntitle: U\n---\nShort\n\nBody.\n",
+        "Only a title\n",
+        "# Md Title\n\nPara [LINK] one.\n\n[bad](javascript:x)\n",
+    };
+
+    for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+        for (f = TXT; f <= MD; f++) {
+            m = meta(*state, srcs[i], strlen(srcs[i]), f, "self");
+            r = render(*state, srcs[i], f, "self", NULL);
+
+            assert_string_equal(m->title.data, r->title.data);
+            assert_string_equal(m->summary.data, r->summary.data);
+            assert_int_equal(m->naliases, r->naliases);
+
+            for (k = 0; k < m->naliases; k++) {
+                assert_string_equal(m->aliases[k].data, r->aliases[k].data);
+            }
+
+            assert_int_equal(m->nwarnings, r->nwarnings);
+
+            for (k = 0; k < m->nwarnings; k++) {
+                assert_string_equal(m->warnings[k].data,
+                                    r->warnings[k].data);
+            }
+        }
+    }
+}
+
+
+static void
 test_md_heading_and_cell_tags(void **state)
 {
     ngx_http_clinic_article_t  *art;
@@ -2181,6 +2222,7 @@ main(void)
         T(test_utf8_every_offset),
         T(test_txt_heading_length_bytes),
         T(test_long_warning),
+        T(test_meta_matches_render),
         T(test_md_heading_and_cell_tags),
     };
 
