@@ -1,10 +1,10 @@
 # Chaos: kill -9 of nginx workers under load: one while Redis is up, one
 # with submissions waiting on a stopped Redis, one that holds a spool of
-# submissions, one while the spool is being replayed. The master starts a new worker each time; the
-# dead worker's spool file is taken over and replayed by another. A
-# submission whose connection died with its worker got no answer: it may
-# or may not be stored, but never twice. See docs/testing.md, "Chaos
-# suite".
+# submissions, one as soon as Redis is back (the spool being replayed).
+# The master starts a new worker each time; the dead worker's spool file
+# is taken over and replayed by another. A submission whose connection
+# died with its worker got no answer: it may or may not be stored, but
+# never twice. See docs/testing.md, "Chaos suite".
 use strict;
 use warnings;
 use lib 't/lib';
@@ -43,8 +43,11 @@ push @killed, $c->kill_worker($victim);
 sleep 0.5;
 $c->redis_signal('main', 'CONT');
 
-# 4. while the spool is being replayed
-sleep 0.3;
+# 4. while the spool is being replayed: as soon as both workers are
+#    connected again
+my ($up, $depth) = $c->wait_up;
+ok($up, "worker-kill: the workers were up again ($depth submissions in "
+        . 'the spool)');
 push @killed, $c->kill_worker;
 $c->chaos_over;
 $c->wait_recovered;
@@ -59,5 +62,6 @@ my $taken = $c->log_count(qr/left by a process that is gone/);
 ok($taken > 0, "worker-kill: the dead workers' spool files were taken "
                . "over ($taken)");
 
-$c->finish(extra => "4 workers killed, $taken spool files taken over");
+$c->finish(extra => "4 workers killed, the last with $depth submissions "
+                    . "in the spool; $taken spool files taken over");
 done_testing();

@@ -840,6 +840,23 @@ sub _load_child {
 
 # ---------------------------------------------------------------- checks
 
+# waits (bounded) until the endpoint is up in every worker, whatever the
+# spool holds; returns (up, clinic_spool_depth then)
+sub wait_up {
+    my ($self, $secs) = @_;
+    my $deadline = time + ($secs || 15) * slow();
+    my $depth = 0;
+    while (time < $deadline) {
+        my $st = eval { $self->status };
+        if ($st) {
+            $depth = $st->{clinic_spool_depth} // 0;
+            return (1, $depth) if $self->_up($st);
+        }
+        sleep 0.02;
+    }
+    return (0, $depth);
+}
+
 # the scenario's chaos is over (Redis is back): recovery is timed from here
 sub chaos_over { $_[0]{chaos_over} = time }
 
