@@ -375,6 +375,9 @@ sub nginx_start {
     $self->{redis_for_nginx} = $redis;
     my $rport = $self->redis_port($redis);
     my $loads = join '', map { "load_module $_;\n" } modules();
+    # more server blocks (other tenants), on the same port
+    my $extra = $o{extra} || '';
+    $extra =~ s/\$PORT\b/$self->{port}/g;
 
     open my $fh, '>', "$d/conf/nginx.conf" or die $!;
     print $fh <<"END";
@@ -412,6 +415,7 @@ http {
         location = /status { clinic_status; }
         location = /ping { return 204; }
     }
+$extra
 }
 END
     close $fh;
@@ -629,7 +633,8 @@ sub _parse_response {
 
 # a contact submission carrying TAG in its name; JSON or urlencoded
 sub submission {
-    my ($tag, $json, $close) = @_;
+    my ($tag, $json, $close, $host) = @_;
+    $host ||= 'chaos.example';
     my ($type, $body);
     if ($json) {
         $type = 'application/json';
@@ -640,7 +645,7 @@ sub submission {
         $body = "name=Chaos+$tag&email=chaos%40example.com"
               . "&phone=%2B44+20+7946+0000&message=Chaos+test+submission+$tag";
     }
-    return "POST /contact HTTP/1.1\r\nHost: chaos.example\r\n"
+    return "POST /contact HTTP/1.1\r\nHost: $host\r\n"
          . "Content-Type: $type\r\nAccept: application/json\r\n"
          . "User-Agent: clinic-chaos/1\r\n"
          . ($close ? "Connection: close\r\n" : '')
@@ -680,7 +685,8 @@ sub load_start {
 }
 
 # stops sending, waits for the answers in flight, collects the results of
-# the run: a list of { tag, status (0: no answer), pid, id }
+# the run: a list of { tag, status (0: no answer), pid, id, secs (to the
+# answer) }
 sub load_stop {
     my ($self) = @_;
     my $l = delete $self->{load} or return [];
@@ -693,9 +699,9 @@ sub load_stop {
     open my $fh, '<', $l->{file} or die "load generator left no results: $!";
     while (<$fh>) {
         chomp;
-        my ($tag, $status, $pid, $id) = split /\t/;
+        my ($tag, $status, $pid, $id, $secs) = split /\t/;
         push @res, { tag => $tag, status => $status, pid => $pid,
-                     id => $id, phase => $l->{phase} };
+                     id => $id, secs => $secs, phase => $l->{phase} };
     }
     close $fh;
     push @{ $self->{results} }, @res;
@@ -721,7 +727,8 @@ sub _load_child {
     my $done = sub {
         my ($c, $status, $pid, $id) = @_;
         my $q = delete $c->{req};
-        push @res, join("\t", $q->{tag}, $status, $pid // '-', $id // '-');
+        push @res, join("\t", $q->{tag}, $status, $pid // '-', $id // '-',
+                        sprintf('%.4f', time - $q->{t0}));
     };
     my $drop = sub {
         my ($c) = @_;
@@ -1201,6 +1208,15 @@ sub phase_counts {
     $c{ $_->{status} }++ for grep { $_->{phase} eq $phase }
                                  @{ $self->{results} };
     return \%c;
+}
+
+# the median time to an answer in a phase, in seconds
+sub phase_median {
+    my ($self, $phase) = @_;
+    my @t = sort { $a <=> $b } map { $_->{secs} }
+            grep { $_->{phase} eq $phase && $_->{status} && defined $_->{secs} }
+            @{ $self->{results} };
+    return @t ? $t[$#t / 2] : 0;
 }
 
 # how many submissions answered with STATUS so far (load generator runs
