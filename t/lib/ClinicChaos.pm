@@ -11,8 +11,9 @@ package ClinicChaos;
 #   * no answer but 201 and 202 (5xx, and 503 on its own, are counted);
 #   * after the chaos, within a bounded wait, the spool is drained
 #     (clinic_spool_depth 0) and the endpoint is up (clinic_redis_up 1, and
-#     clinic_redis_workers_down 0 once the status page has it); then every
-#     worker answers new submissions with 201, none with 202;
+#     clinic_redis_workers_down 0 once the status page has it); then the
+#     last three answers of every worker to new submissions are 201 (a
+#     worker left down answers 202 for ever);
 #   * no spool file is left, none is set aside as .bad, no worker crashed
 #     (but those the scenario killed), no sanitizer report.
 #
