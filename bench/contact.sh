@@ -51,6 +51,9 @@
 #   DRAIN=30         seconds to wait for the spool to drain afterwards
 #   OUT=file         also write the report (markdown) to file
 #   KEEP=1           keep the temporary folder (configs, logs, wrk output)
+#   START=0          skip the last part, bench/contact-start.sh (from
+#                    nginx's start and across a reload, with TENANTS=1000
+#                    tenants; see that script)
 #
 # Exits 1 when a check fails. Stops everything it started when it exits,
 # however it exits (but SIGKILL).
@@ -675,5 +678,12 @@ sed -E 's/^[0-9\/]+ [0-9:]+ //; s/[0-9]+#[0-9]+: (\*[0-9]+ )?//; s/, client: .*/
 if grep -qE '\[(alert|crit|emerg)\]|exited on signal' "$T/logs/error.log"; then
     echo "bench/contact.sh: the error log holds alerts or crashes (above)" >&2
     FAILED=1
+fi
+
+# the start and the reload of a node with thousands of tenants, under load
+if [ "${START:-1}" = 1 ]; then
+    echo
+    say "start and reload under load: bench/contact-start.sh"
+    OUT= bash "$ROOT/bench/contact-start.sh" || FAILED=1
 fi
 exit $FAILED

@@ -43,13 +43,25 @@
 #define NGX_HTTP_CLINIC_ARTICLE_MD_FLAGS                                      \
     (MD_FLAG_NOHTML | MD_FLAG_TABLES | MD_FLAG_STRIKETHROUGH)
 
+/* classes in ngx_http_clinic_article_ctype[] */
+#define NGX_HTTP_CLINIC_ARTICLE_C_SPACE      0x01   /* SP HT LF VT FF CR */
+#define NGX_HTTP_CLINIC_ARTICLE_C_BOUNDARY   0x02   /* . , ; : ! ? ( ) */
+#define NGX_HTTP_CLINIC_ARTICLE_C_DASH       0x04   /* - */
+#define NGX_HTTP_CLINIC_ARTICLE_C_UPPER      0x08   /* A-Z */
+
+/*
+ * One table lookup instead of up to eight compares a byte: these run on
+ * every byte of the text, several times, and under the fuzzer every
+ * compare is also a call.
+ */
+#define ngx_http_clinic_article_ctype_is(c, cls)                              \
+    (ngx_http_clinic_article_ctype[(u_char) (c)] & (cls))
+
 #define ngx_http_clinic_article_space(c)                                      \
-    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r'                  \
-     || (c) == '\v' || (c) == '\f')
+    ngx_http_clinic_article_ctype_is(c, NGX_HTTP_CLINIC_ARTICLE_C_SPACE)
 
 #define ngx_http_clinic_article_boundary(c)                                   \
-    ((c) == '.' || (c) == ',' || (c) == ';' || (c) == ':' || (c) == '!'       \
-     || (c) == '?' || (c) == '(' || (c) == ')')
+    ngx_http_clinic_article_ctype_is(c, NGX_HTTP_CLINIC_ARTICLE_C_BOUNDARY)
 
 #define ngx_http_clinic_article_alpha(c)                                      \
     (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
@@ -57,7 +69,9 @@
 #define ngx_http_clinic_article_digit(c)  ((c) >= '0' && (c) <= '9')
 
 #define ngx_http_clinic_article_lower(c)                                      \
-    (u_char) (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))
+    (u_char) (ngx_http_clinic_article_ctype_is(c,                             \
+                                        NGX_HTTP_CLINIC_ARTICLE_C_UPPER)      \
+              ? ((c) | 0x20) : (c))
 
 #define ngx_http_clinic_article_html_lit(ctx, s)                              \
     ngx_http_clinic_article_html(ctx, (const u_char *) s, sizeof(s) - 1)
@@ -349,6 +363,26 @@ static const ngx_http_clinic_article_entity_t
 };
 
 
+static const u_char  ngx_http_clinic_article_ctype[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,     /* HT LF VT FF CR */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 2, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 4, 2, 0,     /* SP ! ( ) , - . */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 2,     /* : ; ? */
+    0, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,     /* A-O */
+    8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0,     /* P-Z */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+
 /* the bytes escape_html() adds to a character: & < > " and ' */
 static const u_char  ngx_http_clinic_article_escape_extra[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -460,7 +494,18 @@ ngx_http_clinic_article_escape_html(u_char *dst, const u_char *src,
     if (dst == NULL) {
         n = len;
 
-        for (i = 0; i < len; i++) {
+        for (i = 0; len - i >= 8; i += 8) {
+            n += ngx_http_clinic_article_escape_extra[src[i]]
+                 + ngx_http_clinic_article_escape_extra[src[i + 1]]
+                 + ngx_http_clinic_article_escape_extra[src[i + 2]]
+                 + ngx_http_clinic_article_escape_extra[src[i + 3]]
+                 + ngx_http_clinic_article_escape_extra[src[i + 4]]
+                 + ngx_http_clinic_article_escape_extra[src[i + 5]]
+                 + ngx_http_clinic_article_escape_extra[src[i + 6]]
+                 + ngx_http_clinic_article_escape_extra[src[i + 7]];
+        }
+
+        for ( /* void */ ; i < len; i++) {
             n += ngx_http_clinic_article_escape_extra[src[i]];
         }
 
@@ -1965,7 +2010,10 @@ ngx_http_clinic_article_normalize(ngx_http_clinic_article_ctx_t *ctx,
     for (i = 0; i < n; i++) {
         c = p[i];
 
-        if (ngx_http_clinic_article_space(c) || c == '-') {
+        if (ngx_http_clinic_article_ctype_is(c,
+                                             NGX_HTTP_CLINIC_ARTICLE_C_SPACE
+                                             | NGX_HTTP_CLINIC_ARTICLE_C_DASH))
+        {
             sep = 1;
             continue;
         }

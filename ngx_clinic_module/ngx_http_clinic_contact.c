@@ -238,6 +238,7 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
     ngx_http_clinic_form_field_t    *fields;
     ngx_http_clinic_form_result_t    res;
     ngx_http_clinic_loc_conf_t      *clcf;
+    ngx_http_clinic_srv_conf_t      *cscf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
 
@@ -337,8 +338,10 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
      * steady load.
      */
 
-    if (!ctx->honeypot
-        && ngx_http_clinic_spool_pending((ngx_cycle_t *) ngx_cycle))
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    if (!ctx->honeypot && cscf->redis
+        && ngx_http_clinic_spool_pending(cscf->redis))
     {
         return ngx_http_clinic_contact_wait(r, ctx);
     }
@@ -457,9 +460,11 @@ ngx_http_clinic_contact_wait(ngx_http_request_t *r,
 
 
 /*
- * Releases the waiting submissions in their order: all of them to Redis
- * once the backlog is gone (one pipelined connection keeps that order),
- * or the oldest ones to the spool once they have waited out the timeout.
+ * Releases the waiting submissions in their order: those whose endpoint
+ * has no backlog left go to Redis (one pipelined connection per endpoint
+ * keeps their order), those that waited out the timeout to the spool.
+ * Each endpoint has its own backlog: one shard that is down holds up no
+ * other.
  */
 
 static void
@@ -467,21 +472,26 @@ ngx_http_clinic_contact_wait_handler(ngx_event_t *ev)
 {
     ngx_http_clinic_main_conf_t *cmcf = ev->data;
 
-    ngx_uint_t                      pending;
-    ngx_queue_t                    *q;
+    ngx_queue_t                    *q, *next;
     ngx_http_request_t             *r;
     ngx_http_clinic_srv_conf_t     *cscf;
     ngx_http_clinic_contact_ctx_t  *ctx;
 
-    pending = ngx_http_clinic_spool_pending((ngx_cycle_t *) ngx_cycle);
+    /*
+     * Releasing one does not change whether its endpoint has a backlog,
+     * spooling one does: those behind it then keep waiting, in order
+     */
 
-    while (!ngx_queue_empty(&cmcf->waiting)) {
-        q = ngx_queue_head(&cmcf->waiting);
+    for (q = ngx_queue_head(&cmcf->waiting);
+         q != ngx_queue_sentinel(&cmcf->waiting);
+         q = next)
+    {
+        next = ngx_queue_next(q);
         ctx = ngx_queue_data(q, ngx_http_clinic_contact_ctx_t, queue);
         r = ctx->r;
         cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
 
-        if (!pending) {
+        if (!ngx_http_clinic_spool_pending(cscf->redis)) {
             ngx_queue_remove(q);
             cmcf->nwaiting--;
             ctx->waiting = 0;
@@ -495,7 +505,7 @@ ngx_http_clinic_contact_wait_handler(ngx_event_t *ev)
             && ngx_http_clinic_redis_is_up(cscf->redis)
             && !ngx_exiting)
         {
-            break;
+            continue;
         }
 
         ngx_queue_remove(q);
@@ -504,8 +514,6 @@ ngx_http_clinic_contact_wait_handler(ngx_event_t *ev)
 
         ngx_http_clinic_contact_resume(ctx,
                                        ngx_http_clinic_contact_spool(r, ctx));
-
-        /* the spool has grown: what waits behind it keeps waiting */
     }
 
     if (!ngx_queue_empty(&cmcf->waiting)) {

@@ -83,7 +83,8 @@ ngx_int_t ngx_http_clinic_spool_append(ngx_http_request_t *r,
     ngx_http_clinic_submission_t *sub, ngx_str_t *id);
 
 /* whether this worker still has spooled submissions to replay */
-ngx_uint_t ngx_http_clinic_spool_pending(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_clinic_spool_pending(
+    ngx_http_clinic_redis_endpoint_t *ep);
 void ngx_http_clinic_spool_kick(void);
 
 ngx_int_t ngx_http_clinic_spool_init_process(ngx_cycle_t *cycle);

@@ -3,8 +3,10 @@
  * The spool: submissions Redis could not take in time, kept on local disk
  * and replayed into Redis when it is back.
  *
- * Ownership.  Each worker appends to its own file, "<pid>-<time>.spool",
- * and holds flock(LOCK_EX) on it for its whole life; the kernel drops the
+ * Ownership.  Each worker appends to files of its own, one per Redis
+ * endpoint so that a shard that is down holds up no other's records,
+ * "<pid>-<time>[-<n>].spool", and holds flock(LOCK_EX) on each for its
+ * whole life; the kernel drops the
  * lock when the process dies, a crash included.  A process reads, empties,
  * renames or removes a spool file only while it holds that lock, so:
  *
@@ -96,6 +98,7 @@ typedef struct {
     off_t                            size;       /* own: acknowledged end */
     off_t                            end;        /* where the last read ended */
     ngx_uint_t                       failures;   /* failed batches in a row */
+    ngx_uint_t                       ep;         /* own: the endpoint's index */
     time_t                           created;    /* from the name */
     time_t                           oldest;     /* first record to replay */
     u_char                          *path;       /* "\0" terminated */
@@ -106,6 +109,7 @@ typedef struct {
     unsigned                         blocked:1;  /* unknown tenant */
     unsigned                         bad:1;      /* has rejected lines */
     unsigned                         stopped:1;  /* batch bookkeeping */
+    unsigned                         held:1;     /* own: stopped this batch */
     unsigned                         dir_synced:1;
     unsigned                         logged_bad:1;
     unsigned                         logged_torn:1;
@@ -141,7 +145,8 @@ struct ngx_http_clinic_spool_s {
     ngx_str_t                        dir;        /* "\0" terminated */
     u_char                          *path;       /* dir + "/" + NAME_MAX */
     ngx_queue_t                      files;      /* in replay order */
-    ngx_http_clinic_spool_file_t    *own;        /* appended to */
+    ngx_http_clinic_spool_file_t   **own;        /* appended to, by endpoint */
+    ngx_uint_t                       nown;
     ngx_uint_t                       norphans;
     ngx_uint_t                       seq;        /* for spool ids */
     ngx_event_t                      timer;
@@ -176,7 +181,10 @@ static ngx_int_t ngx_http_clinic_spool_record(ngx_http_request_t *r,
     ngx_str_t *line);
 static json_t *ngx_http_clinic_spool_json_value(ngx_pool_t *pool,
     ngx_str_t *value);
-static ngx_int_t ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp);
+static ngx_int_t ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp,
+    ngx_uint_t ep);
+static ngx_uint_t ngx_http_clinic_spool_held(ngx_http_clinic_spool_t *sp,
+    ngx_http_clinic_spool_file_t *f);
 static ngx_int_t ngx_http_clinic_spool_write(ngx_http_clinic_spool_t *sp,
     ngx_http_clinic_spool_file_t *f, u_char *data, size_t len);
 static ngx_int_t ngx_http_clinic_spool_sync_dir(ngx_http_clinic_spool_t *sp);
@@ -241,19 +249,27 @@ ngx_int_t
 ngx_http_clinic_spool_append(ngx_http_request_t *r,
     ngx_http_clinic_submission_t *sub, ngx_str_t *id)
 {
-    ngx_str_t                     line;
-    ngx_file_info_t               fi;
-    ngx_http_clinic_spool_t      *sp;
-    ngx_http_clinic_stats_hdr_t  *hdr;
-    ngx_http_clinic_srv_conf_t   *cscf;
+    ngx_str_t                      line;
+    ngx_uint_t                     ep;
+    ngx_file_info_t                fi;
+    ngx_http_clinic_spool_t       *sp;
+    ngx_http_clinic_stats_hdr_t   *hdr;
+    ngx_http_clinic_srv_conf_t    *cscf;
+    ngx_http_clinic_spool_file_t  *own;
 
     sp = ngx_http_clinic_spool_worker;
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
 
-    if (sp == NULL) {
+    if (sp == NULL || cscf->redis == NULL || cscf->redis->index >= sp->nown) {
         return NGX_ERROR;
     }
 
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    /*
+     * One file per Redis endpoint: a shard that is down holds up the
+     * replay of its own records only, never another shard's
+     */
+
+    ep = cscf->redis->index;
     hdr = ngx_http_clinic_spool_stats(sp->cmcf);
 
     ngx_str_null(&line);
@@ -287,29 +303,34 @@ ngx_http_clinic_spool_append(ngx_http_request_t *r,
      * it is replayed from there, but nothing new may go into it.
      */
 
-    if (sp->own
-        && ngx_fd_info(sp->own->fd, &fi) != NGX_FILE_ERROR
+    own = sp->own[ep];
+
+    if (own
+        && ngx_fd_info(own->fd, &fi) != NGX_FILE_ERROR
         && fi.st_nlink == 0)
     {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "clinic: the spool file \"%s\" was removed while in "
                       "use; its records are replayed from the open file, "
-                      "new ones go to a new file", sp->own->path);
-        sp->own->retired = 1;
-        sp->own = NULL;
+                      "new ones go to a new file", own->path);
+        own->retired = 1;
+        sp->own[ep] = NULL;
+        own = NULL;
     }
 
-    if (sp->own == NULL && ngx_http_clinic_spool_open_own(sp) != NGX_OK) {
-        goto failed;
+    if (own == NULL) {
+        if (ngx_http_clinic_spool_open_own(sp, ep) != NGX_OK) {
+            goto failed;
+        }
+
+        own = sp->own[ep];
     }
 
-    if (sp->own->confirmed >= sp->own->size) {
-        sp->own->oldest = ngx_time();
+    if (own->confirmed >= own->size) {
+        own->oldest = ngx_time();
     }
 
-    if (ngx_http_clinic_spool_write(sp, sp->own, line.data, line.len)
-        != NGX_OK)
-    {
+    if (ngx_http_clinic_spool_write(sp, own, line.data, line.len) != NGX_OK) {
         goto failed;
     }
 
@@ -320,8 +341,7 @@ ngx_http_clinic_spool_append(ngx_http_request_t *r,
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "clinic spool: queued \"%V\" in \"%s\"", id,
-                   sp->own ? sp->own->path : (u_char *) "");
+                   "clinic spool: queued \"%V\" in \"%s\"", id, own->path);
 
     return NGX_OK;
 
@@ -336,7 +356,7 @@ failed:
 
 
 ngx_uint_t
-ngx_http_clinic_spool_pending(ngx_cycle_t *cycle)
+ngx_http_clinic_spool_pending(ngx_http_clinic_redis_endpoint_t *ep)
 {
     ngx_queue_t                   *q;
     ngx_http_clinic_spool_t       *sp;
@@ -354,7 +374,7 @@ ngx_http_clinic_spool_pending(ngx_cycle_t *cycle)
     {
         f = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
 
-        if (f->own && f->confirmed < f->size) {
+        if (f->own && f->ep == ep->index && f->confirmed < f->size) {
             return 1;
         }
     }
@@ -422,6 +442,13 @@ ngx_http_clinic_spool_init_process(ngx_cycle_t *cycle)
     (void) ngx_cpystrn(sp->dir.data, cmcf->spool.data, sp->dir.len + 1);
 
     ngx_queue_init(&sp->files);
+
+    sp->nown = cmcf->endpoints.nelts;
+    sp->own = ngx_pcalloc(cycle->pool, (sp->nown ? sp->nown : 1)
+                                       * sizeof(ngx_http_clinic_spool_file_t *));
+    if (sp->own == NULL) {
+        return NGX_ERROR;
+    }
 
     sp->timer.handler = ngx_http_clinic_spool_tick;
     sp->timer.data = sp;
@@ -694,7 +721,7 @@ ngx_http_clinic_spool_json_value(ngx_pool_t *pool, ngx_str_t *value)
  */
 
 static ngx_int_t
-ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp)
+ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp, ngx_uint_t ep)
 {
     u_char                        *p, *last;
     size_t                         len;
@@ -780,7 +807,8 @@ ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp)
         }
 
         f->own = 1;
-        sp->own = f;
+        f->ep = ep;
+        sp->own[ep] = f;
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sp->log, 0,
                        "clinic spool: opened \"%s\"", f->path);
@@ -871,11 +899,11 @@ failed:
         f->retired = 1;
     }
 
-    if (f->retired && sp->own == f) {
+    if (f->retired && f->own && sp->own[f->ep] == f) {
         ngx_log_error(NGX_LOG_CRIT, sp->log, 0,
                       "clinic: the spool file \"%s\" takes no more "
                       "submissions; it is replayed, then removed", f->path);
-        sp->own = NULL;
+        sp->own[f->ep] = NULL;
     }
 
     return NGX_ERROR;
@@ -978,6 +1006,30 @@ ngx_http_clinic_spool_file(ngx_http_clinic_spool_t *sp, ngx_fd_t fd,
     ngx_queue_insert_tail(q, &f->queue);
 
     return f;
+}
+
+
+/* whether an older own file of f's endpoint stopped in this batch */
+
+static ngx_uint_t
+ngx_http_clinic_spool_held(ngx_http_clinic_spool_t *sp,
+    ngx_http_clinic_spool_file_t *f)
+{
+    ngx_queue_t                   *q;
+    ngx_http_clinic_spool_file_t  *g;
+
+    for (q = ngx_queue_head(&sp->files);
+         q != &f->queue;
+         q = ngx_queue_next(q))
+    {
+        g = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
+
+        if (g->own && g->ep == f->ep && g->held) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1457,7 +1509,7 @@ static void
 ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
 {
     ngx_int_t                       rc;
-    ngx_uint_t                      i, work, own_stop, stop;
+    ngx_uint_t                      i, work, stop;
     ngx_pool_t                     *pool;
     ngx_queue_t                    *q;
     ngx_http_clinic_spool_rec_t    *rec;
@@ -1472,7 +1524,9 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
     {
         f = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
 
-        if (!f->blocked && !(f == sp->own && f->confirmed == f->size)) {
+        if (!f->blocked
+            && !(f->own && sp->own[f->ep] == f && f->confirmed == f->size))
+        {
             work = 1;
             break;
         }
@@ -1509,7 +1563,13 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
     /* files may have grown or been emptied since the last batch */
     sp->buf_file = NULL;
 
-    own_stop = 0;
+    for (q = ngx_queue_head(&sp->files);
+         q != ngx_queue_sentinel(&sp->files);
+         q = ngx_queue_next(q))
+    {
+        f = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
+        f->held = 0;
+    }
 
     for (q = ngx_queue_head(&sp->files);
          q != ngx_queue_sentinel(&sp->files);
@@ -1519,7 +1579,10 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
 
         f->at_end = 0;
 
-        if (f->blocked || (f->own && own_stop)) {
+        /* a newer own file of an endpoint waits for the older ones */
+
+        if (f->blocked || (f->own && ngx_http_clinic_spool_held(sp, f))) {
+            f->held = f->own;
             continue;
         }
 
@@ -1530,7 +1593,7 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
         }
 
         if (f->own && rc != NGX_OK) {
-            own_stop = 1;
+            f->held = 1;
         }
 
         if (batch->nrec == NGX_HTTP_CLINIC_SPOOL_BATCH) {
@@ -2376,7 +2439,7 @@ ngx_http_clinic_spool_finish(ngx_http_clinic_spool_t *sp,
         return;
     }
 
-    if (f == sp->own && !f->bad) {
+    if (f->own && sp->own[f->ep] == f && !f->bad) {
         if (f->size == 0) {
             return;
         }
@@ -2468,8 +2531,8 @@ ngx_http_clinic_spool_close(ngx_http_clinic_spool_t *sp,
                       "clinic: close(\"%s\") failed", f->path);
     }
 
-    if (sp->own == f) {
-        sp->own = NULL;
+    if (f->own && sp->own[f->ep] == f) {
+        sp->own[f->ep] = NULL;
     }
 
     if (!f->own) {
