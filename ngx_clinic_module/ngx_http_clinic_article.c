@@ -494,18 +494,7 @@ ngx_http_clinic_article_escape_html(u_char *dst, const u_char *src,
     if (dst == NULL) {
         n = len;
 
-        for (i = 0; len - i >= 8; i += 8) {
-            n += ngx_http_clinic_article_escape_extra[src[i]]
-                 + ngx_http_clinic_article_escape_extra[src[i + 1]]
-                 + ngx_http_clinic_article_escape_extra[src[i + 2]]
-                 + ngx_http_clinic_article_escape_extra[src[i + 3]]
-                 + ngx_http_clinic_article_escape_extra[src[i + 4]]
-                 + ngx_http_clinic_article_escape_extra[src[i + 5]]
-                 + ngx_http_clinic_article_escape_extra[src[i + 6]]
-                 + ngx_http_clinic_article_escape_extra[src[i + 7]];
-        }
-
-        for ( /* void */ ; i < len; i++) {
+        for (i = 0; i < len; i++) {
             n += ngx_http_clinic_article_escape_extra[src[i]];
         }
 

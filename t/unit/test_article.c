@@ -2164,6 +2164,45 @@ test_md_heading_and_cell_tags(void **state)
 }
 
 
+static void
+test_char_classes(void **state)
+{
+    arena_t                          *ar = *state;
+    ngx_http_clinic_article_t        *art;
+    ngx_http_clinic_article_links_t  *links;
+    static const entry_t              idx[] = {
+        { "joint-manipulation", "Joint Manipulation", NULL },
+        { "grave", "x`y", NULL },             /* "`" is "@" | 0x20 */
+        { "brace", "u{v", NULL },             /* "{" is "[" | 0x20 */
+    };
+
+    links = index_of(ar, idx, 3);
+
+    /* VT and FF are whitespace, as SP, HT, LF and CR are */
+    assert_string_equal(linked(ar, links, "joint\vmanipulation [LINK]", NULL),
+                        "joint-manipulation");
+    assert_string_equal(linked(ar, links, "joint\f-manipulation [LINK]",
+                               NULL),
+                        "joint-manipulation");
+
+    /* only A-Z fold: the bytes next to them do not */
+    assert_string_equal(linked(ar, links, "X`Y [LINK]", NULL), "grave");
+    assert_null(linked(ar, links, "x@y [LINK]", NULL));
+    assert_string_equal(linked(ar, links, "U{V [LINK]", NULL), "brace");
+    assert_null(linked(ar, links, "u[v [LINK]", NULL));
+
+    /* "-" joins words but is no clause boundary; "/" is neither */
+    assert_string_equal(linked(ar, links, "joint-manipulation [LINK]", NULL),
+                        "joint-manipulation");
+    assert_null(linked(ar, links, "joint/manipulation [LINK]", NULL));
+
+    /* a line of VT, FF and spaces is blank: the line before is a heading */
+    art = render(ar, "T\n\nStands Alone\n\v\f \t\nText.\n", TXT, NULL, NULL);
+    assert_string_equal(art->html.data,
+                        "<h2>Stands Alone</h2>\n<p>Text.</p>\n");
+}
+
+
 #define T(name)  cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -2224,6 +2263,7 @@ main(void)
         T(test_long_warning),
         T(test_meta_matches_render),
         T(test_md_heading_and_cell_tags),
+        T(test_char_classes),
     };
 
     return cmocka_run_group_tests_name("article", tests, NULL, NULL);
