@@ -277,12 +277,6 @@ sub validate_block {
         abort_block($name, "--- grep_error_log and --- grep_error_log_out "
                     . "must be used together");
     }
-    if (defined $block->no_shutdown_error_log
-        && !defined $block->shutdown_error_log)
-    {
-        abort_block($name, "--- no_shutdown_error_log is only checked by the "
-                    . "real Test::Nginx together with --- shutdown_error_log");
-    }
 }
 
 # ---------------------------------------------------------------- errors
@@ -789,7 +783,8 @@ sub stop_nginx {
     undef $InstanceBlock;
     return if $opt{quiet};
     check_shutdown_error_log($block)
-        if $block && defined $block->shutdown_error_log;
+        if $block && (defined $block->shutdown_error_log
+                      || defined $block->no_shutdown_error_log);
     check_valgrind($opt{name} // ($block ? $block->name : "$0 nginx"))
         if $UseValgrind;
 }
@@ -1386,7 +1381,8 @@ sub is_long_string {
 }
 
 sub error_log_data {
-    sleep $TestNginxSleep * 3;   # let nginx finish its log phase
+    my ($stopped) = @_;
+    sleep $TestNginxSleep * 3 unless $stopped;   # let nginx finish its log phase
     my @lines = read_log_from($ErrLogFile, \$ErrLogFilePos);
     # must_die: also nginx's own stderr ("nginx: [emerg] ..."), as the
     # startup errors of a distro nginx go there, not to error.log
@@ -1523,13 +1519,16 @@ sub check_access_log {
     }
 }
 
+# As the real runner since 0.31: either section alone is checked (before,
+# --- no_shutdown_error_log only counted next to --- shutdown_error_log).
 sub check_shutdown_error_log {
     my $block = shift;
     my $name = $block->name;
-    my $lines = error_log_data();
+    my $lines = error_log_data(1);      # nginx is gone: nothing to wait for
     reject_patterns($name, scalar($block->no_shutdown_error_log), $lines, 'error.log', 'shutdown')
         if defined $block->no_shutdown_error_log;
-    expect_patterns($name, scalar($block->shutdown_error_log), $lines, 'error.log', 'shutdown');
+    expect_patterns($name, scalar($block->shutdown_error_log), $lines, 'error.log', 'shutdown')
+        if defined $block->shutdown_error_log;
 }
 
 1;
