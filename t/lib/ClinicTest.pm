@@ -20,6 +20,77 @@ my $owner = $$;
 # slow enough to miss the default 200ms at start
 $ENV{TEST_NGINX_REDIS_TIMEOUT} ||= $ENV{TEST_NGINX_USE_VALGRIND} ? '5s' : '1s';
 
+# ---------------------------------------------------------------- defaults
+#
+# Checks every block gets on top of its own (docs/testing.md, "The checks
+# every block gets"): nginx logs no [alert] or [emerg] and no sanitizer
+# report, neither while the block runs (--- no_error_log) nor when its
+# nginx stops (--- no_shutdown_error_log: leaks are reported at the exit).
+# nginx points its stderr, where the sanitizers write, at its error log.
+# A crash is an [alert] ("worker process ... exited on signal") or, in the
+# single process the runners start by default, requests that fail (and,
+# in the sanitizer build, a report).
+#
+# A block that expects one of these lines says so: its own --- error_log
+# (or --- shutdown_error_log) names it, or --- allow_error_log lists it,
+# one per line.  A --- must_die block may log [emerg] and a leak.
+
+our @NoErrorLog = ('[alert]', '[emerg]',
+                   'ERROR: AddressSanitizer',   # also SEGV, double free, ...
+                   'ERROR: LeakSanitizer',      # at exit
+                   'runtime error:');           # UBSan
+
+push @Test::Nginx::Util::ExtraSections, 'allow_error_log';
+
+# the patterns of a section as both runners read it: lines of text, one
+# qr//, or an array of either
+sub _patterns {
+    my ($v) = @_;
+    return () unless defined $v;
+    return @$v if ref $v eq 'ARRAY';
+    return ($v) if ref $v;
+    chomp $v;
+    return split /\n+/, $v;
+}
+
+# the section's own patterns, then each default the block does not expect
+sub _merge_defaults {
+    my ($block, $section, $expect, @defaults) = @_;
+    my @own = _patterns(scalar $block->$section);
+    my @expected = map { "$_" } _patterns(scalar $block->$expect);
+    my %allowed = map { $_ => 1 } _patterns(scalar $block->allow_error_log);
+
+    # nginx that fails to start says [emerg], and leaves its first pool
+    # to the exit
+    @allowed{'[emerg]', 'ERROR: LeakSanitizer'} = (1, 1)
+        if defined $block->must_die;
+
+    my @add;
+    for my $d (@defaults) {
+        next if $allowed{$d};
+        next if grep { !ref $_ && $_ eq $d } @own;
+        next if grep { index($_, $d) >= 0 || index($_, quotemeta $d) >= 0 }
+                     @expected;
+        push @add, $d;
+    }
+    $block->set_value($section, [@own, @add]) if @add;
+}
+
+sub add_default_checks {
+    my ($block) = @_;
+    _merge_defaults($block, 'no_error_log', 'error_log', @NoErrorLog);
+    _merge_defaults($block, 'no_shutdown_error_log', 'shutdown_error_log',
+                    @NoErrorLog);
+}
+
+# registered once the suite is compiled, so after its own `use
+# Test::Nginx::Socket`; a suite's own preprocessors, added later, run first
+# (both runners put a new one in front), so these defaults see their result
+INIT {
+    Test::Nginx::Util::add_block_preprocessor(sub { add_default_checks(@_) })
+        if defined &Test::Nginx::Util::add_block_preprocessor;
+}
+
 sub free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                   LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
