@@ -20,7 +20,8 @@ SRCS       := $(sort $(wildcard ngx_clinic_module/*.c))
 HDRS       := $(sort $(wildcard ngx_clinic_module/*.h))
 
 # the parts that include no nginx header: unit tests and fuzzers link them
-PURE_SRCS  := $(wildcard ngx_clinic_module/ngx_http_clinic_article.c \
+PURE_SRCS  := $(wildcard ngx_clinic_module/ngx_http_clinic_text.c \
+                         ngx_clinic_module/ngx_http_clinic_article.c \
                          ngx_clinic_module/ngx_http_clinic_form.c)
 PURE_LIBS  := -lmd4c -ljansson -lpcre2-8
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)

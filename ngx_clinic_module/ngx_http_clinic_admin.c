@@ -12,9 +12,12 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_util.h"
+#include "ngx_http_clinic_text.h"
 #include "ngx_http_clinic_redis.h"
-#include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
+#include "ngx_http_clinic_pagecache.h"
+#include "ngx_http_clinic_admin.h"
 
 
 #define NGX_HTTP_CLINIC_ADMIN_LIMIT      20
@@ -39,16 +42,6 @@ typedef struct {
 } ngx_http_clinic_admin_ctx_t;
 
 
-/* drops the tenant's pages from Redis and bumps its purge generation */
-static const char  ngx_http_clinic_purge_script[] =
-    "local keys = redis.call('SMEMBERS', KEYS[1])\n"
-    "for i = 1, #keys, 500 do\n"
-    "  redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))\n"
-    "end\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "return redis.call('INCR', KEYS[2])\n";
-
-
 static ngx_int_t ngx_http_clinic_admin_authorized(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf);
 static ngx_int_t ngx_http_clinic_admin_submissions(ngx_http_request_t *r,
@@ -61,6 +54,7 @@ static json_t *ngx_http_clinic_admin_entry(redisReply *entry);
 static json_t *ngx_http_clinic_json_string(const char *s, size_t len);
 static ngx_int_t ngx_http_clinic_admin_purge(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *slug);
+static void ngx_http_clinic_admin_purged(void *data, int64_t generation);
 static ngx_int_t ngx_http_clinic_admin_lint(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf);
 static ngx_int_t ngx_http_clinic_admin_send(ngx_http_request_t *r,
@@ -319,7 +313,7 @@ ngx_http_clinic_admin_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->read_event_handler = ngx_http_clinic_check_broken;
+    r->read_event_handler = ngx_http_test_reading;
     r->main->count++;
 
     return NGX_DONE;
@@ -423,27 +417,6 @@ ngx_http_clinic_admin_reply(void *data, redisReply *reply)
         }
 
         json = ngx_http_clinic_admin_entry(reply->element[0]);
-        if (json == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
-
-        rc = ngx_http_clinic_send_json(r, NGX_HTTP_OK, json);
-        break;
-
-    case NGX_HTTP_CLINIC_ADMIN_PURGE:
-        if (reply->type != REDIS_REPLY_INTEGER) {
-            rc = ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "unexpected storage reply");
-            break;
-        }
-
-        /* this worker sees it at once, the others within the interval */
-        ((ngx_http_clinic_srv_conf_t *) ngx_http_get_module_srv_conf(r,
-            ngx_http_clinic_module))->purge_gen = reply->integer;
-
-        json = json_pack("{s:I,s:I}", "purged", (json_int_t) ctx->purged,
-                         "generation", (json_int_t) reply->integer);
         if (json == NULL) {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
@@ -617,13 +590,11 @@ static ngx_int_t
 ngx_http_clinic_admin_purge(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *slug)
 {
-    size_t                        lens[5];
-    ngx_str_t                     prefix, pages, gen;
-    const char                   *argv[5];
+    ngx_int_t                     rc;
     ngx_http_clinic_admin_ctx_t  *ctx;
     ngx_http_clinic_main_conf_t  *cmcf;
 
-    if (slug->len && ngx_http_clinic_valid_slug(slug) != NGX_OK) {
+    if (slug->len && !ngx_http_clinic_text_slug_valid(slug->data, slug->len)) {
         return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
                                           "no such article");
     }
@@ -637,33 +608,57 @@ ngx_http_clinic_admin_purge(ngx_http_request_t *r,
 
     ctx->r = r;
     ctx->action = NGX_HTTP_CLINIC_ADMIN_PURGE;
-    ctx->unavailable = "the pages were purged on this server only; "
-                       "storage is temporarily unavailable";
 
-    if (ngx_http_clinic_key(r->pool, cscf, "page:", NULL, &prefix) != NGX_OK
-        || ngx_http_clinic_key(r->pool, cscf, "pages", NULL, &pages)
-           != NGX_OK
-        || ngx_http_clinic_key(r->pool, cscf, "purge", NULL, &gen) != NGX_OK)
-    {
+    rc = ngx_http_clinic_pagecache_purge(cmcf, cscf, r->pool, &ctx->purged,
+                                         ngx_http_clinic_admin_purged, ctx);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "the pages were purged on this server only; "
+                   "storage is temporarily unavailable");
+    }
+
+    if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (cmcf->cache_zone) {
-        ctx->purged = ngx_http_clinic_cache_purge(cmcf->cache_zone, &prefix);
+    r->read_event_handler = ngx_http_test_reading;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_clinic_admin_purged(void *data, int64_t generation)
+{
+    ngx_http_clinic_admin_ctx_t *ctx = data;
+
+    json_t              *json;
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+    c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (generation < 0) {
+        rc = ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "the pages were purged on this server only; "
+                   "storage is temporarily unavailable");
+
+    } else {
+        json = json_pack("{s:I,s:I}", "purged", (json_int_t) ctx->purged,
+                         "generation", (json_int_t) generation);
+
+        rc = json ? ngx_http_clinic_send_json(r, NGX_HTTP_OK, json)
+                  : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_http_clinic_purge_script;
-    lens[1] = sizeof(ngx_http_clinic_purge_script) - 1;
-    argv[2] = "2";
-    lens[2] = 1;
-    argv[3] = (const char *) pages.data;
-    lens[3] = pages.len;
-    argv[4] = (const char *) gen.data;
-    lens[4] = gen.len;
-
-    return ngx_http_clinic_admin_send(r, cscf, ctx, 5, argv, lens);
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -13,6 +13,7 @@
 #include <md4c.h>
 
 #include "ngx_http_clinic_article.h"
+#include "ngx_http_clinic_text.h"
 
 
 #define NGX_HTTP_CLINIC_ARTICLE_MARKER       "[LINK]"
@@ -224,8 +225,6 @@ static void ngx_http_clinic_article_warn(ngx_http_clinic_article_ctx_t *ctx,
 #endif
     ;
 
-static size_t ngx_http_clinic_article_utf8_check(const u_char *p, size_t n);
-static size_t ngx_http_clinic_article_utf8_chars(const u_char *p, size_t n);
 static size_t ngx_http_clinic_article_utf8_encode(u_char *dst, uint32_t cp);
 static int ngx_http_clinic_article_excerpt(const u_char *p, size_t n);
 static size_t ngx_http_clinic_article_quote_after(const u_char *p,
@@ -383,32 +382,11 @@ static const u_char  ngx_http_clinic_article_ctype[256] = {
 };
 
 
-/* the bytes escape_html() adds to a character: & < > " and ' */
-static const u_char  ngx_http_clinic_article_escape_extra[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 5, 0, 0, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0,     /*  "   &'  */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 3, 0,     /* <  >    */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-};
-
-
 ngx_http_clinic_article_format_t
 ngx_http_clinic_article_name(const u_char *name, size_t len,
     ngx_http_clinic_article_str_t *slug)
 {
-    size_t                            i, n;
+    size_t                            n;
     ngx_http_clinic_article_format_t  format;
 
     if (len > 4 && memcmp(name + len - 4, ".txt", 4) == 0) {
@@ -423,18 +401,7 @@ ngx_http_clinic_article_name(const u_char *name, size_t len,
         return NGX_HTTP_CLINIC_ARTICLE_UNKNOWN;
     }
 
-    if (n > NGX_HTTP_CLINIC_ARTICLE_SLUG_MAX) {
-        return NGX_HTTP_CLINIC_ARTICLE_UNKNOWN;
-    }
-
-    for (i = 0; i < n; i++) {
-        if ((name[i] >= 'a' && name[i] <= 'z')
-            || ngx_http_clinic_article_digit(name[i])
-            || (name[i] == '-' && i > 0))
-        {
-            continue;
-        }
-
+    if (!ngx_http_clinic_text_slug_valid(name, n)) {
         return NGX_HTTP_CLINIC_ARTICLE_UNKNOWN;
     }
 
@@ -485,76 +452,6 @@ ngx_http_clinic_article_summary(const u_char *text, size_t len,
 }
 
 
-size_t
-ngx_http_clinic_article_escape_html(u_char *dst, const u_char *src,
-    size_t len)
-{
-    size_t  i, n, run;
-
-    if (dst == NULL) {
-        n = len;
-
-        for (i = 0; i < len; i++) {
-            n += ngx_http_clinic_article_escape_extra[src[i]];
-        }
-
-        return n;
-    }
-
-    n = 0;
-    i = 0;
-
-    while (i < len) {
-
-        /* the run of bytes that need no escape is copied at once */
-
-        for (run = i;
-             i < len && ngx_http_clinic_article_escape_extra[src[i]] == 0;
-             i++)
-        {
-            /* void */
-        }
-
-        if (i > run) {
-            memcpy(dst + n, src + run, i - run);
-            n += i - run;
-        }
-
-        if (i == len) {
-            break;
-        }
-
-        switch (src[i++]) {
-
-        case '&':
-            memcpy(dst + n, "&amp;", 5);
-            n += 5;
-            break;
-
-        case '<':
-            memcpy(dst + n, "&lt;", 4);
-            n += 4;
-            break;
-
-        case '>':
-            memcpy(dst + n, "&gt;", 4);
-            n += 4;
-            break;
-
-        case '"':
-            memcpy(dst + n, "&quot;", 6);
-            n += 6;
-            break;
-
-        default: /* '\'' */
-            memcpy(dst + n, "&#39;", 5);
-            n += 5;
-            break;
-        }
-    }
-
-    return n;
-}
 
 
 static ngx_http_clinic_article_err_t
@@ -628,7 +525,7 @@ ngx_http_clinic_article_prepare(ngx_http_clinic_article_ctx_t *ctx,
     s = src + bom;
     len -= bom;
 
-    bad = ngx_http_clinic_article_utf8_check(s, len);
+    bad = ngx_http_clinic_text_utf8_check(s, len);
 
     if (bad < len) {
         snprintf(msg, sizeof(msg), "%s at byte %lu",
@@ -812,7 +709,7 @@ ngx_http_clinic_article_append_escaped(ngx_http_clinic_article_ctx_t *ctx,
     size_t   need;
     u_char  *d;
 
-    need = ngx_http_clinic_article_escape_html(NULL, p, n);
+    need = ngx_http_clinic_text_escape_html(NULL, p, n);
 
     d = ngx_http_clinic_article_reserve(ctx, b, need);
     if (d == NULL) {
@@ -828,7 +725,7 @@ ngx_http_clinic_article_append_escaped(ngx_http_clinic_article_ctx_t *ctx,
         return;
     }
 
-    b->len += ngx_http_clinic_article_escape_html(d, p, n);
+    b->len += ngx_http_clinic_text_escape_html(d, p, n);
 }
 
 
@@ -991,102 +888,8 @@ ngx_http_clinic_article_warn(ngx_http_clinic_article_ctx_t *ctx,
 
 /* the offset of the first invalid byte or NUL, n when there is none */
 
-static size_t
-ngx_http_clinic_article_utf8_check(const u_char *p, size_t n)
-{
-    size_t    i, need, k;
-    u_char    c, lo, hi;
-    uint64_t  w;
-
-    i = 0;
-
-    while (i < n) {
-
-        /* eight bytes at a time while they are ASCII without a NUL */
-
-        while (n - i >= 8) {
-            memcpy(&w, p + i, 8);
-
-            if ((w & 0x8080808080808080ULL)
-                || ((w - 0x0101010101010101ULL) & 0x8080808080808080ULL))
-            {
-                break;
-            }
-
-            i += 8;
-        }
-
-        if (i == n) {
-            break;
-        }
-
-        c = p[i];
-
-        if (c < 0x80) {
-            if (c == 0) {
-                return i;
-            }
-
-            i++;
-            continue;
-        }
-
-        lo = 0x80;
-        hi = 0xbf;
-
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            lo = (c == 0xe0) ? 0xa0 : 0x80;
-            hi = (c == 0xed) ? 0x9f : 0xbf;
-
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            lo = (c == 0xf0) ? 0x90 : 0x80;
-            hi = (c == 0xf4) ? 0x8f : 0xbf;
-
-        } else {
-            return i;
-        }
-
-        if (n - i <= need) {
-            return i;
-        }
-
-        if (p[i + 1] < lo || p[i + 1] > hi) {
-            return i;
-        }
-
-        for (k = 2; k <= need; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return i;
-            }
-        }
-
-        i += need + 1;
-    }
-
-    return n;
-}
 
 
-static size_t
-ngx_http_clinic_article_utf8_chars(const u_char *p, size_t n)
-{
-    size_t  i, chars;
-
-    chars = 0;
-
-    for (i = 0; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            chars++;
-        }
-    }
-
-    return chars;
-}
 
 
 static size_t
@@ -1583,7 +1386,7 @@ ngx_http_clinic_article_txt_heading(const u_char *s, const u_char *e)
     }
 
     if ((size_t) (e - s) > NGX_HTTP_CLINIC_ARTICLE_HEADING_MAX
-        && ngx_http_clinic_article_utf8_chars(s, e - s)
+        && ngx_http_clinic_text_utf8_chars(s, e - s)
            > NGX_HTTP_CLINIC_ARTICLE_HEADING_MAX)
     {
         return 0;
@@ -2245,7 +2048,7 @@ ngx_http_clinic_article_cut(ngx_http_clinic_article_ctx_t *ctx,
     d = out->data;
 
     if (d == NULL
-        || ngx_http_clinic_article_utf8_chars(d, out->len)
+        || ngx_http_clinic_text_utf8_chars(d, out->len)
            <= NGX_HTTP_CLINIC_ARTICLE_SUMMARY_MAX)
     {
         return;
@@ -2274,7 +2077,7 @@ ngx_http_clinic_article_cut(ngx_http_clinic_article_ctx_t *ctx,
         /* a word boundary, unless it would lose more than half */
 
         if (i > 0
-            && ngx_http_clinic_article_utf8_chars(d, i - 1)
+            && ngx_http_clinic_text_utf8_chars(d, i - 1)
                >= NGX_HTTP_CLINIC_ARTICLE_SUMMARY_MAX / 2)
         {
             cut = i - 1;

@@ -81,10 +81,11 @@
 #include <sys/types.h>
 
 #include "ngx_http_clinic_alloc.h"
+#include "ngx_http_clinic_text.h"
 
 
 #define NGX_HTTP_CLINIC_ARTICLE_MAX_SIZE     (1024 * 1024)
-#define NGX_HTTP_CLINIC_ARTICLE_SLUG_MAX     128
+#define NGX_HTTP_CLINIC_ARTICLE_SLUG_MAX     NGX_HTTP_CLINIC_TEXT_SLUG_MAX
 #define NGX_HTTP_CLINIC_ARTICLE_SUMMARY_MAX  160
 #define NGX_HTTP_CLINIC_ARTICLE_HEADING_MAX  120
 #define NGX_HTTP_CLINIC_ARTICLE_LINK_WORDS   6
@@ -204,12 +205,6 @@ ngx_http_clinic_article_err_t ngx_http_clinic_article_summary(
     const u_char *text, size_t len, const ngx_http_clinic_alloc_t *a,
     ngx_http_clinic_article_str_t *out);
 
-/*
- * Escapes & < > " ' for HTML text and attribute values; with dst NULL
- * returns the length needed.
- */
-size_t ngx_http_clinic_article_escape_html(u_char *dst, const u_char *src,
-    size_t len);
 
 
 #endif /* NGX_HTTP_CLINIC_ARTICLE_H */

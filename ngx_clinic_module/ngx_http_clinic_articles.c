@@ -17,10 +17,14 @@
 #include <ngx_md5.h>
 
 #include "ngx_http_clinic_module.h"
-#include "ngx_http_clinic_redis.h"
-#include "ngx_http_clinic_status.h"
+#include "ngx_http_clinic_util.h"
+#include "ngx_http_clinic_text.h"
+#include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
+#include "ngx_http_clinic_render.h"
+#include "ngx_http_clinic_pagecache.h"
+#include "ngx_http_clinic_articles.h"
 
 
 #define NGX_HTTP_CLINIC_WAIT_STEP   5
@@ -54,7 +58,7 @@ static ngx_int_t ngx_http_clinic_articles_start(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clinic_articles_lookup(
     ngx_http_clinic_articles_ctx_t *ctx);
 static void ngx_http_clinic_articles_wait_handler(ngx_event_t *ev);
-static void ngx_http_clinic_articles_l2_reply(void *data, redisReply *reply);
+static void ngx_http_clinic_articles_l2_reply(void *data, ngx_str_t *blob);
 static void ngx_http_clinic_articles_resume(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_int_t ngx_http_clinic_articles_render(
@@ -121,7 +125,7 @@ ngx_http_clinic_articles_handler(ngx_http_request_t *r)
                                               &path);
     }
 
-    if (ngx_http_clinic_valid_slug(&path) != NGX_OK) {
+    if (!ngx_http_clinic_text_slug_valid(path.data, path.len)) {
         return ngx_http_clinic_articles_not_found(r, 0);
     }
 
@@ -169,40 +173,12 @@ ngx_http_clinic_api_handler(ngx_http_request_t *r)
     slug.data = path.data + 1;
     slug.len = path.len - 1;
 
-    if (ngx_http_clinic_valid_slug(&slug) != NGX_OK) {
+    if (!ngx_http_clinic_text_slug_valid(slug.data, slug.len)) {
         return ngx_http_clinic_articles_not_found(r, 1);
     }
 
     return ngx_http_clinic_articles_start(r, NGX_HTTP_CLINIC_KIND_RECORD,
                                           &slug);
-}
-
-
-/* [a-z0-9][a-z0-9-]{0,127}: nothing else can name a file of the folder */
-
-ngx_int_t
-ngx_http_clinic_valid_slug(ngx_str_t *slug)
-{
-    size_t  i;
-    u_char  ch;
-
-    if (slug->len == 0 || slug->len > NGX_HTTP_CLINIC_ARTICLE_SLUG_MAX) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < slug->len; i++) {
-        ch = slug->data[i];
-
-        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
-            || (ch == '-' && i > 0))
-        {
-            continue;
-        }
-
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
 }
 
 
@@ -246,7 +222,7 @@ ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
         *tpl = t;
     }
 
-    ngx_http_clinic_purge_poll(r, cscf, clcf->revalidate);
+    ngx_http_clinic_pagecache_poll(cscf, r->pool, clcf->revalidate);
 
     h = ngx_http_clinic_hash(index->version, &tv, sizeof(uint64_t));
     h = ngx_http_clinic_hash(h, &cscf->purge_gen, sizeof(uint64_t));
@@ -269,7 +245,6 @@ static ngx_int_t
 ngx_http_clinic_articles_start(ngx_http_request_t *r, ngx_uint_t kind,
     ngx_str_t *slug)
 {
-    u_char                          *p;
     ngx_int_t                        rc;
     ngx_pool_cleanup_t              *cln;
     ngx_http_core_loc_conf_t        *core;
@@ -296,20 +271,13 @@ ngx_http_clinic_articles_start(ngx_http_request_t *r, ngx_uint_t kind,
     ctx->kind = kind;
     ctx->slug = *slug;
 
-    /* clinic:{T}:page:KIND:LOCATION:SLUG, the same key in L1 and L2 */
-
-    ctx->key.len = cscf->key_prefix.len + sizeof("page:") - 1
-                   + ngx_strlen(ngx_http_clinic_kind_names[kind]) + 1
-                   + core->name.len + 1 + slug->len;
-
-    ctx->key.data = ngx_pnalloc(r->pool, ctx->key.len);
-    if (ctx->key.data == NULL) {
+    if (ngx_http_clinic_pagecache_key(r->pool, cscf,
+                                      ngx_http_clinic_kind_names[kind],
+                                      &core->name, slug, &ctx->key)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    p = ngx_sprintf(ctx->key.data, "%Vpage:%s:%V:%V", &cscf->key_prefix,
-                    ngx_http_clinic_kind_names[kind], &core->name, slug);
-    ctx->key.len = p - ctx->key.data;
 
     ctx->wait.handler = ngx_http_clinic_articles_wait_handler;
     ctx->wait.data = ctx;
@@ -335,10 +303,8 @@ ngx_http_clinic_articles_start(ngx_http_request_t *r, ngx_uint_t kind,
 static ngx_int_t
 ngx_http_clinic_articles_lookup(ngx_http_clinic_articles_ctx_t *ctx)
 {
-    size_t                            lens[2];
     ngx_int_t                         rc;
     ngx_str_t                         blob;
-    const char                       *argv[2];
     ngx_http_request_t               *r;
     ngx_http_clinic_page_t            page;
     ngx_http_clinic_index_t          *index;
@@ -402,14 +368,9 @@ ngx_http_clinic_articles_lookup(ngx_http_clinic_articles_ctx_t *ctx)
 
 l2:
 
-    argv[0] = "GET";
-    lens[0] = 3;
-    argv[1] = (const char *) ctx->key.data;
-    lens[1] = ctx->key.len;
-
-    rc = ngx_http_clinic_redis_send(cscf->redis, r->pool, 2, argv, lens,
-                                    ngx_http_clinic_articles_l2_reply, ctx,
-                                    NULL);
+    rc = ngx_http_clinic_pagecache_read(cscf, r->pool, &ctx->key,
+                                        ngx_http_clinic_articles_l2_reply,
+                                        ctx);
 
     if (rc == NGX_OK) {
         return NGX_DONE;
@@ -432,62 +393,40 @@ ngx_http_clinic_articles_wait_handler(ngx_event_t *ev)
 
 
 static void
-ngx_http_clinic_articles_l2_reply(void *data, redisReply *reply)
+ngx_http_clinic_articles_l2_reply(void *data, ngx_str_t *blob)
 {
     ngx_http_clinic_articles_ctx_t *ctx = data;
 
     ngx_int_t                     rc;
-    ngx_str_t                     blob;
-    ngx_pool_cleanup_t           *cln;
     ngx_http_request_t           *r;
     ngx_http_clinic_page_t        page;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     r = ctx->r;
 
-    if (reply && reply->type == REDIS_REPLY_STRING) {
-        blob.data = (u_char *) reply->str;
-        blob.len = reply->len;
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "clinic page \"%V\": %s in Redis", &ctx->key,
+                   blob ? "found" : "not");
 
-        if (ngx_http_clinic_page_decode(&blob, &page) == NGX_OK
-            && page.version == ctx->version)
+    if (blob
+        && ngx_http_clinic_page_decode(blob, &page) == NGX_OK
+        && page.version == ctx->version)
+    {
+        cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+
+        if (cmcf->cache_zone
+            && ngx_http_clinic_cache_put(cmcf->cache_zone, &ctx->key,
+                                         ctx->version, blob)
+               == NGX_OK)
         {
-            cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
-
-            /* the reply is freed after this call: L1 copies, then we send */
-
-            if (cmcf->cache_zone
-                && ngx_http_clinic_cache_put(cmcf->cache_zone, &ctx->key,
-                                             ctx->version, &blob)
-                   == NGX_OK)
-            {
-                ctx->claimed = 0;
-            }
-
-            /*
-             * the reply is freed when this handler returns: its string is
-             * taken over instead of copied, and freed with the request
-             */
-
-            cln = ngx_pool_cleanup_add(r->pool, 0);
-            if (cln == NULL) {
-                ngx_http_clinic_articles_resume(r,
-                                            NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            cln->handler = free;
-            cln->data = reply->str;
-            reply->str = NULL;
-            reply->len = 0;
-
-            ngx_http_clinic_stats_tenant_count(r,
-                                             NGX_HTTP_CLINIC_T_CACHE_REDIS);
-
-            rc = ngx_http_clinic_articles_send(r, &page, "REDIS");
-            ngx_http_clinic_articles_resume(r, rc);
-            return;
+            ctx->claimed = 0;
         }
+
+        ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_CACHE_REDIS);
+
+        rc = ngx_http_clinic_articles_send(r, &page, "REDIS");
+        ngx_http_clinic_articles_resume(r, rc);
+        return;
     }
 
     ngx_http_clinic_articles_resume(r, ngx_http_clinic_articles_render(ctx));
@@ -518,12 +457,8 @@ ngx_http_clinic_articles_resume(ngx_http_request_t *r, ngx_int_t rc)
 static ngx_int_t
 ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
 {
-    int                            argc;
-    size_t                         lens[5];
-    u_char                         ttl[NGX_TIME_T_LEN];
     ngx_int_t                      rc;
-    ngx_str_t                      blob, pages;
-    const char                    *argv[5];
+    ngx_str_t                      blob;
     ngx_http_request_t            *r;
     ngx_http_clinic_page_t         page;
     ngx_http_clinic_loc_conf_t    *clcf;
@@ -581,40 +516,8 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
 
         /* L2 is written in the background: nobody waits for the reply */
 
-        argv[0] = "SET";
-        lens[0] = 3;
-        argv[1] = (const char *) ctx->key.data;
-        lens[1] = ctx->key.len;
-        argv[2] = (const char *) blob.data;
-        lens[2] = blob.len;
-        argc = 3;
-
-        if (clcf->cache_ttl > 0) {
-            argv[3] = "EX";
-            lens[3] = 2;
-            argv[4] = (const char *) ttl;
-            lens[4] = ngx_sprintf(ttl, "%T", clcf->cache_ttl) - ttl;
-            argc = 5;
-        }
-
-        if (ngx_http_clinic_redis_send(cscf->redis, NULL, argc, argv, lens,
-                                       NULL, NULL, NULL)
-            == NGX_OK
-            && ngx_http_clinic_key(r->pool, cscf, "pages", NULL, &pages)
-               == NGX_OK)
-        {
-            /* the tenant's page keys, so that a purge finds them all */
-
-            argv[0] = "SADD";
-            lens[0] = 4;
-            argv[1] = (const char *) pages.data;
-            lens[1] = pages.len;
-            argv[2] = (const char *) ctx->key.data;
-            lens[2] = ctx->key.len;
-
-            (void) ngx_http_clinic_redis_send(cscf->redis, NULL, 3, argv,
-                                              lens, NULL, NULL, NULL);
-        }
+        ngx_http_clinic_pagecache_write(cscf, r->pool, &ctx->key, &blob,
+                                        clcf->cache_ttl);
 
     } else if (ctx->claimed && cmcf->cache_zone) {
         ngx_http_clinic_cache_release(cmcf->cache_zone, &ctx->key);

@@ -19,12 +19,13 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_util.h"
+#include "ngx_http_clinic_text.h"
+#include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
-#include "ngx_http_clinic_status.h"
-#include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_form.h"
-#include "ngx_http_clinic_contact.h"
 #include "ngx_http_clinic_limit.h"
+#include "ngx_http_clinic_contact.h"
 
 
 #define NGX_HTTP_CLINIC_UA_MAX       512
@@ -387,7 +388,7 @@ ngx_http_clinic_contact_store_now(ngx_http_request_t *r,
                                        ctx);
 
     if (rc == NGX_OK) {
-        r->read_event_handler = ngx_http_clinic_check_broken;
+        r->read_event_handler = ngx_http_test_reading;
         return NGX_DONE;
     }
 
@@ -447,7 +448,7 @@ ngx_http_clinic_contact_wait(ngx_http_request_t *r,
     ngx_queue_insert_tail(&cmcf->waiting, &ctx->queue);
     cmcf->nwaiting++;
 
-    r->read_event_handler = ngx_http_clinic_check_broken;
+    r->read_event_handler = ngx_http_test_reading;
 
     ngx_http_clinic_spool_kick();
 
@@ -1168,7 +1169,7 @@ ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
                      "javascript:history.back()\">Back</a></p></body>"
                      "</html>\n")
               + 2 * ngx_strlen(title)
-              + ngx_http_clinic_article_escape_html(NULL, text->data,
+              + ngx_http_clinic_text_escape_html(NULL, text->data,
                                                     text->len)
               + 8;
     }
@@ -1192,7 +1193,7 @@ ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
                         "content=\"width=device-width, initial-scale=1\">"
                         "<title>%s</title></head>\n<body><h1>%s</h1>\n<p>",
                         title, title);
-        p += ngx_http_clinic_article_escape_html(p, text->data, text->len);
+        p += ngx_http_clinic_text_escape_html(p, text->data, text->len);
         b->last = ngx_cpymem(p, "</p>\n<p><a href=\"javascript:history.back()"
                              "\">Back</a></p></body></html>\n",
                              sizeof("</p>\n<p><a href=\"javascript:history."

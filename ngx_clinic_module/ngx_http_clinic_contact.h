@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_redis.h"
 
 
@@ -83,6 +84,9 @@ ngx_int_t ngx_http_clinic_spool_append(ngx_http_request_t *r,
     ngx_http_clinic_submission_t *sub, ngx_str_t *id);
 
 /* whether this worker still has spooled submissions to replay */
+ngx_int_t ngx_http_clinic_contact_handler(ngx_http_request_t *r);
+void ngx_http_clinic_contact_init_conf(ngx_http_clinic_main_conf_t *cmcf);
+
 ngx_uint_t ngx_http_clinic_spool_pending(
     ngx_http_clinic_redis_endpoint_t *ep);
 void ngx_http_clinic_spool_kick(void);

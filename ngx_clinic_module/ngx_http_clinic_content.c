@@ -17,6 +17,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_util.h"
 #include "ngx_http_clinic_content.h"
 
 
@@ -42,7 +43,6 @@ static int ngx_libc_cdecl ngx_http_clinic_slug_cmp(const void *a,
     const void *b);
 static int ngx_libc_cdecl ngx_http_clinic_title_cmp(const void *a,
     const void *b);
-static void *ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size);
 
 
 /* FNV-1a: a dozen lines, stable across nodes and restarts */
@@ -63,21 +63,6 @@ ngx_http_clinic_hash(uint64_t h, const void *data, size_t len)
     }
 
     return h;
-}
-
-
-void
-ngx_http_clinic_pool_alloc(ngx_pool_t *pool, ngx_http_clinic_alloc_t *a)
-{
-    a->alloc = ngx_http_clinic_pool_alloc_fn;
-    a->ctx = pool;
-}
-
-
-static void *
-ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size)
-{
-    return ngx_palloc(ctx, size);
 }
 
 

@@ -13,12 +13,16 @@
 #include <ngx_http.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_util.h"
+#include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
-#include "ngx_http_clinic_status.h"
 #include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
-#include "ngx_http_clinic_contact.h"
 #include "ngx_http_clinic_limit.h"
+#include "ngx_http_clinic_contact.h"
+#include "ngx_http_clinic_articles.h"
+#include "ngx_http_clinic_admin.h"
+#include "ngx_http_clinic_status.h"
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
@@ -70,12 +74,9 @@ static char *ngx_http_clinic_header_value(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
-    u_char *buf, ssize_t n, ngx_str_t *value, size_t min);
 
 
 #define NGX_HTTP_CLINIC_TOKEN_MIN   16
-#define NGX_HTTP_CLINIC_SECRET_MAX  512
 
 
 static ngx_conf_num_bounds_t  ngx_http_clinic_revalidate_bounds = {
@@ -713,9 +714,12 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt          *h;
-    ngx_http_core_main_conf_t    *cmcf;
-    ngx_http_clinic_main_conf_t  *ccmf;
+    ngx_str_t                          *labels;
+    ngx_uint_t                          i;
+    ngx_http_handler_pt                *h;
+    ngx_http_core_main_conf_t          *cmcf;
+    ngx_http_clinic_main_conf_t        *ccmf;
+    ngx_http_clinic_redis_endpoint_t  **eps;
 
     ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
 
@@ -727,7 +731,19 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_http_clinic_stats_init_conf(cf, ccmf) != NGX_OK) {
+    labels = ngx_palloc(cf->pool, (ccmf->endpoints.nelts + 1)
+                                  * sizeof(ngx_str_t));
+    if (labels == NULL) {
+        return NGX_ERROR;
+    }
+
+    eps = ccmf->endpoints.elts;
+
+    for (i = 0; i < ccmf->endpoints.nelts; i++) {
+        labels[i] = eps[i]->label;
+    }
+
+    if (ngx_http_clinic_stats_init_conf(cf, ccmf, labels) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1660,86 +1676,4 @@ ngx_http_clinic_admin_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_clinic_mark_tenant(cf);
 
     return NGX_CONF_OK;
-}
-
-
-/* reads a one-line secret; trailing whitespace is not part of it */
-
-ngx_int_t
-ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *value, size_t min)
-{
-    ssize_t          n;
-    ngx_fd_t         fd;
-    ngx_int_t        rc;
-    ngx_str_t        path;
-    u_char           buf[NGX_HTTP_CLINIC_SECRET_MAX];
-
-    path = *name;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open secret file \"%V\"", &path);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_fd(fd, buf, sizeof(buf));
-    ngx_close_file(fd);
-
-    if (n < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read secret file \"%V\"", &path);
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_clinic_copy_secret(cf, &path, buf, n, value, min);
-
-    ngx_explicit_memzero(buf, sizeof(buf));
-
-    return rc;
-}
-
-
-static ngx_int_t
-ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path, u_char *buf,
-    ssize_t n, ngx_str_t *value, size_t min)
-{
-    size_t  i;
-
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
-                     || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-    {
-        n--;
-    }
-
-    for (i = 0; i < (size_t) n; i++) {
-        if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "secret file \"%V\" must hold one line of "
-                               "printable characters", path);
-            return NGX_ERROR;
-        }
-    }
-
-    if ((size_t) n < min || n >= NGX_HTTP_CLINIC_SECRET_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret in \"%V\" must be %uz to %uz characters",
-                           path, min, (size_t) NGX_HTTP_CLINIC_SECRET_MAX - 1);
-        return NGX_ERROR;
-    }
-
-    value->data = ngx_pnalloc(cf->pool, n);
-    if (value->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(value->data, buf, n);
-    value->len = n;
-
-    return NGX_OK;
 }

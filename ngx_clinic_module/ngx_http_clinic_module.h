@@ -131,45 +131,4 @@ typedef struct {
 extern ngx_module_t  ngx_http_clinic_module;
 
 
-/* ngx_http_clinic_module.c */
-ngx_int_t ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *value, size_t min);
-
-/* ngx_http_clinic_util.c */
-ngx_int_t ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    void *json);
-ngx_int_t ngx_http_clinic_send_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *message);
-ngx_int_t ngx_http_clinic_not_allowed(ngx_http_request_t *r,
-    const char *allow);
-ngx_int_t ngx_http_clinic_send_body(ngx_http_request_t *r, ngx_buf_t *b);
-ngx_int_t ngx_http_clinic_set_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
-ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
-    ngx_http_clinic_srv_conf_t *cscf, const char *suffix, ngx_str_t *extra,
-    ngx_str_t *key);
-void ngx_http_clinic_check_broken(ngx_http_request_t *r);
-void ngx_http_clinic_purge_poll(ngx_http_request_t *r,
-    ngx_http_clinic_srv_conf_t *cscf, ngx_msec_t interval);
-ngx_int_t ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given,
-    size_t len);
-
-/* handlers */
-ngx_int_t ngx_http_clinic_status_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_clinic_admin_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_clinic_articles_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_clinic_api_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_clinic_contact_handler(ngx_http_request_t *r);
-
-/* ngx_http_clinic_articles.c */
-ngx_int_t ngx_http_clinic_valid_slug(ngx_str_t *slug);
-
-/* ngx_http_clinic_contact.c */
-void ngx_http_clinic_contact_init_conf(ngx_http_clinic_main_conf_t *cmcf);
-
-/* ngx_http_clinic_status.c */
-ngx_int_t ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
-    ngx_http_clinic_main_conf_t *cmcf);
-
-
 #endif /* _NGX_HTTP_CLINIC_MODULE_H_INCLUDED_ */

@@ -18,8 +18,9 @@
 #include <time.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_util.h"
+#include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
-#include "ngx_http_clinic_status.h"
 
 
 #define NGX_HTTP_CLINIC_REDIS_BACKOFF_MIN   50

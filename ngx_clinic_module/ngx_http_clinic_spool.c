@@ -44,8 +44,8 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
-#include "ngx_http_clinic_status.h"
 #include "ngx_http_clinic_contact.h"
 
 

@@ -1,7 +1,6 @@
 
 /*
- * Counters shared by all workers of a node, in one small shared memory
- * zone, updated with atomic adds and read by clinic_status.
+ * clinic_status: the node's counters in Prometheus text format.
  */
 
 
@@ -14,88 +13,7 @@
 #include <ngx_http.h>
 
 
-#define NGX_HTTP_CLINIC_LATENCY_BUCKETS  8
-
-/*
- * Workers are told apart by ngx_worker in the per-worker gauges; workers
- * past the last slot share it.
- */
-#define NGX_HTTP_CLINIC_WORKER_SLOTS     64
-
-
-enum {
-    NGX_HTTP_CLINIC_STAT_COMMANDS = 0,
-    NGX_HTTP_CLINIC_STAT_ERRORS,
-    NGX_HTTP_CLINIC_STAT_TIMEOUTS,
-    NGX_HTTP_CLINIC_STAT_RECONNECTS,
-    NGX_HTTP_CLINIC_STAT_REDIS_LAST
-};
-
-
-/* per tenant counters; the names are in ngx_http_clinic_status.c */
-enum {
-    NGX_HTTP_CLINIC_T_CACHE_HIT = 0,
-    NGX_HTTP_CLINIC_T_CACHE_REDIS,
-    NGX_HTTP_CLINIC_T_CACHE_MISS,
-    NGX_HTTP_CLINIC_T_CACHE_STALE,
-    NGX_HTTP_CLINIC_T_RENDERS,
-    NGX_HTTP_CLINIC_T_STORED,
-    NGX_HTTP_CLINIC_T_SPOOLED,
-    NGX_HTTP_CLINIC_T_REJECTED,
-    NGX_HTTP_CLINIC_T_SPAM,
-    NGX_HTTP_CLINIC_T_LIMITED,
-    NGX_HTTP_CLINIC_T_LAST
-};
-
-
-#define NGX_HTTP_CLINIC_HANDLERS   6    /* ngx_http_clinic_handler_e */
-#define NGX_HTTP_CLINIC_CLASSES    5    /* 1xx..5xx */
-
-
-typedef struct {
-    ngx_atomic_t                     down;       /* a bit per worker */
-    ngx_atomic_t                     counter[NGX_HTTP_CLINIC_STAT_REDIS_LAST];
-    ngx_atomic_t                     latency_us;
-    ngx_atomic_t                     bucket[NGX_HTTP_CLINIC_LATENCY_BUCKETS];
-} ngx_http_clinic_redis_stats_t;
-
-
-typedef struct {
-    ngx_atomic_t                     counter[NGX_HTTP_CLINIC_T_LAST];
-    ngx_atomic_t                     requests[NGX_HTTP_CLINIC_HANDLERS]
-                                             [NGX_HTTP_CLINIC_CLASSES];
-} ngx_http_clinic_tenant_stats_t;
-
-
-typedef struct {
-    uint32_t                         layout;     /* crc of the names */
-    ngx_atomic_t                     spool_depth;
-    ngx_atomic_t                     spool_replayed;
-    ngx_atomic_t                     spool_errors;
-    /* per worker: when its oldest record still to replay was queued */
-    ngx_atomic_t                     spool_oldest[NGX_HTTP_CLINIC_WORKER_SLOTS];
-} ngx_http_clinic_stats_hdr_t;
-
-
-struct ngx_http_clinic_stats_s {
-    ngx_http_clinic_stats_hdr_t     *hdr;
-    ngx_http_clinic_redis_stats_t   *redis;
-    ngx_http_clinic_tenant_stats_t  *tenant;
-    ngx_uint_t                       nredis;
-    ngx_uint_t                       ntenants;
-    uint32_t                         layout;
-    size_t                           size;
-};
-
-
-void ngx_http_clinic_stats_redis_up(void *stats, ngx_uint_t up);
-ngx_uint_t ngx_http_clinic_stats_worker_slot(void);
-void ngx_http_clinic_stats_redis_count(void *stats, ngx_uint_t which);
-void ngx_http_clinic_stats_redis_latency(void *stats, uint64_t usec,
-    ngx_uint_t error);
-void ngx_http_clinic_stats_tenant_count(ngx_http_request_t *r,
-    ngx_uint_t which);
-ngx_int_t ngx_http_clinic_stats_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clinic_status_handler(ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_CLINIC_STATUS_H_INCLUDED_ */

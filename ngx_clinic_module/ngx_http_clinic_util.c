@@ -1,7 +1,9 @@
 
 /*
- * Small helpers shared by the handlers: JSON answers, tenant keys,
- * client abort detection and constant-time token comparison.
+ * Ground layer: small helpers every other file may use, calling nothing of
+ * the module's above them.  JSON answers and JSON into pool memory, the
+ * prefix of a tenant's Redis keys, secrets read at nginx -t, the pure
+ * parsers' allocator on a pool, constant-time token comparison.
  */
 
 
@@ -11,11 +13,15 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
-#include "ngx_http_clinic_redis.h"
+#include "ngx_http_clinic_util.h"
 
 
-static void ngx_http_clinic_json_cleanup(void *data);
-static void ngx_http_clinic_purge_reply(void *data, redisReply *reply);
+#define NGX_HTTP_CLINIC_SECRET_MAX  512
+
+
+static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
+    u_char *buf, ssize_t n, ngx_str_t *value, size_t min);
+static void *ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size);
 
 
 /* sends the header, then b as the whole body (not for a header-only answer) */
@@ -70,39 +76,24 @@ ngx_int_t
 ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
     void *json)
 {
-    char                *text;
-    size_t               len;
-    ngx_buf_t           *b;
-    ngx_pool_cleanup_t  *cln;
+    ngx_buf_t  *b;
+    ngx_str_t   text;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        json_decref(json);
+    if (ngx_http_clinic_json_dump(r->pool, json, &text) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_http_clinic_json_cleanup;
-    cln->data = json;
-
-    text = json_dumps(json, JSON_COMPACT);
-    if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = ngx_strlen(text);
-
-    b = ngx_create_temp_buf(r->pool, len + 1);
+    b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
-        free(text);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, text, len);
-    *b->last++ = '\n';
-    free(text);
+    b->pos = text.data;
+    b->last = text.data + text.len;
+    b->memory = 1;
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_length_n = text.len;
     ngx_str_set(&r->headers_out.content_type,
                 "application/json; charset=utf-8");
     r->headers_out.content_type_len = sizeof("application/json") - 1;
@@ -118,10 +109,38 @@ ngx_http_clinic_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static void
-ngx_http_clinic_json_cleanup(void *data)
+/*
+ * The one way JSON becomes bytes here: compact, with a final newline, in
+ * pool memory; json (a json_t *) is released whatever happens.
+ */
+
+ngx_int_t
+ngx_http_clinic_json_dump(ngx_pool_t *pool, void *json, ngx_str_t *out)
 {
-    json_decref(data);
+    size_t  size;
+
+    size = json_dumpb(json, NULL, 0, JSON_COMPACT);
+
+    if (size == 0) {
+        json_decref(json);
+        return NGX_ERROR;
+    }
+
+    out->data = ngx_pnalloc(pool, size + 1);
+
+    if (out->data == NULL
+        || json_dumpb(json, (char *) out->data, size, JSON_COMPACT) != size)
+    {
+        json_decref(json);
+        return NGX_ERROR;
+    }
+
+    json_decref(json);
+
+    out->data[size] = '\n';
+    out->len = size + 1;
+
+    return NGX_OK;
 }
 
 
@@ -192,61 +211,6 @@ ngx_http_clinic_key(ngx_pool_t *pool, ngx_http_clinic_srv_conf_t *cscf,
 }
 
 
-/*
- * A read event handler for requests that wait on Redis: when the client
- * goes away the request is finalized, and its pool cleanup detaches the
- * Redis operation so the late reply is dropped.
- */
-
-void
-ngx_http_clinic_check_broken(ngx_http_request_t *r)
-{
-    int                n;
-    char               buf[1];
-    ngx_err_t          err;
-    ngx_event_t       *rev;
-    ngx_connection_t  *c;
-
-    c = r->connection;
-    rev = c->read;
-
-    if (c->error) {
-        return;
-    }
-
-#if (NGX_HTTP_V2)
-    if (r->stream) {
-        return;
-    }
-#endif
-
-    n = recv(c->fd, buf, 1, MSG_PEEK);
-    err = ngx_socket_errno;
-
-    if (n > 0) {
-        /* pipelined data: leave it for later */
-        if ((ngx_event_flags & NGX_USE_LEVEL_EVENT) && rev->active) {
-            (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
-        }
-
-        return;
-    }
-
-    if (n == -1 && err == NGX_EAGAIN) {
-        return;
-    }
-
-    rev->eof = 1;
-    c->error = 1;
-
-    ngx_log_error(NGX_LOG_INFO, c->log, err,
-                  "clinic: client closed the connection while waiting "
-                  "for redis");
-
-    ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
-}
-
-
 /* compares in time that depends on the secret's length only */
 
 ngx_int_t
@@ -265,63 +229,100 @@ ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given, size_t len)
 }
 
 
-/*
- * Learns the tenant's purge generation (clinic:{T}:purge) at most once per
- * interval, in the background: the request does not wait, and a purge on
- * another node reaches this worker's pages within the interval.
- */
+/* reads a one-line secret; trailing whitespace is not part of it */
 
-void
-ngx_http_clinic_purge_poll(ngx_http_request_t *r,
-    ngx_http_clinic_srv_conf_t *cscf, ngx_msec_t interval)
+ngx_int_t
+ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *value, size_t min)
 {
-    size_t      lens[2];
-    ngx_str_t   key;
-    const char *argv[2];
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_str_t        path;
+    u_char           buf[NGX_HTTP_CLINIC_SECRET_MAX];
 
-    if (cscf->purge_polling
-        || (cscf->purge_checked
-            && ngx_current_msec - cscf->purge_checked < interval))
-    {
-        return;
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    if (ngx_http_clinic_key(r->pool, cscf, "purge", NULL, &key) != NGX_OK) {
-        return;
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open secret file \"%V\"", &path);
+        return NGX_ERROR;
     }
 
-    cscf->purge_checked = ngx_current_msec;
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+    ngx_close_file(fd);
 
-    argv[0] = "GET";
-    lens[0] = 3;
-    argv[1] = (const char *) key.data;
-    lens[1] = key.len;
-
-    /* the key is copied into the command: no request memory is kept */
-
-    if (ngx_http_clinic_redis_send(cscf->redis, NULL, 2, argv, lens,
-                                   ngx_http_clinic_purge_reply, cscf, NULL)
-        == NGX_OK)
-    {
-        cscf->purge_polling = 1;
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read secret file \"%V\"", &path);
+        return NGX_ERROR;
     }
+
+    rc = ngx_http_clinic_copy_secret(cf, &path, buf, n, value, min);
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    return rc;
 }
 
 
-static void
-ngx_http_clinic_purge_reply(void *data, redisReply *reply)
+static ngx_int_t
+ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path, u_char *buf,
+    ssize_t n, ngx_str_t *value, size_t min)
 {
-    ngx_http_clinic_srv_conf_t *cscf = data;
+    size_t  i;
 
-    ngx_int_t  n;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
+                     || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+    {
+        n--;
+    }
 
-    cscf->purge_polling = 0;
-
-    if (reply && reply->type == REDIS_REPLY_STRING) {
-        n = ngx_atoi((u_char *) reply->str, reply->len);
-
-        if (n > 0) {
-            cscf->purge_gen = n;
+    for (i = 0; i < (size_t) n; i++) {
+        if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "secret file \"%V\" must hold one line of "
+                               "printable characters", path);
+            return NGX_ERROR;
         }
     }
+
+    if ((size_t) n < min || n >= NGX_HTTP_CLINIC_SECRET_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "secret in \"%V\" must be %uz to %uz characters",
+                           path, min, (size_t) NGX_HTTP_CLINIC_SECRET_MAX - 1);
+        return NGX_ERROR;
+    }
+
+    value->data = ngx_pnalloc(cf->pool, n);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->data, buf, n);
+    value->len = n;
+
+    return NGX_OK;
+}
+
+
+/* the pure parsers' allocator, on an nginx pool */
+
+void
+ngx_http_clinic_pool_alloc(ngx_pool_t *pool, ngx_http_clinic_alloc_t *a)
+{
+    a->alloc = ngx_http_clinic_pool_alloc_fn;
+    a->ctx = pool;
+}
+
+
+static void *
+ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
 }

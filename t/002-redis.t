@@ -238,7 +238,7 @@ GET /ping
 pong
 --- wait: 1
 --- error_log
-client closed the connection while waiting for redis
+client prematurely closed connection
 is unavailable (timed out)
 --- no_error_log
 [alert]

@@ -1900,10 +1900,10 @@ test_escape_html(void **state)
 
     (void) state;
 
-    n = ngx_http_clinic_article_escape_html(NULL, (u_char *) in, strlen(in));
+    n = ngx_http_clinic_text_escape_html(NULL, (u_char *) in, strlen(in));
     assert_int_equal(n, strlen("a&amp;&lt;&gt;&quot;&#39;\xe2\x80\x99z"));
 
-    assert_int_equal(ngx_http_clinic_article_escape_html(buf, (u_char *) in,
+    assert_int_equal(ngx_http_clinic_text_escape_html(buf, (u_char *) in,
                                                          strlen(in)),
                      n);
     assert_memory_equal(buf, "a&amp;&lt;&gt;&quot;&#39;\xe2\x80\x99z", n);
@@ -1939,13 +1939,13 @@ test_escape_html_runs(void **state)
     (void) state;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        n = ngx_http_clinic_article_escape_html(NULL,
+        n = ngx_http_clinic_text_escape_html(NULL,
                                                 (u_char *) cases[i].in,
                                                 strlen(cases[i].in));
         assert_int_equal(n, strlen(cases[i].out));
 
         memset(buf, 'X', sizeof(buf));
-        assert_int_equal(ngx_http_clinic_article_escape_html(buf,
+        assert_int_equal(ngx_http_clinic_text_escape_html(buf,
                                                 (u_char *) cases[i].in,
                                                 strlen(cases[i].in)),
                          n);
@@ -1954,8 +1954,8 @@ test_escape_html_runs(void **state)
     }
 
     /* nothing is read or written for an empty string */
-    assert_int_equal(ngx_http_clinic_article_escape_html(NULL, NULL, 0), 0);
-    assert_int_equal(ngx_http_clinic_article_escape_html(buf, NULL, 0), 0);
+    assert_int_equal(ngx_http_clinic_text_escape_html(NULL, NULL, 0), 0);
+    assert_int_equal(ngx_http_clinic_text_escape_html(buf, NULL, 0), 0);
 }
 
 

@@ -1,0 +1,276 @@
+
+/*
+ * The node's counters: one small shared memory zone, updated with atomic
+ * adds by every worker; clinic_status (ngx_http_clinic_status.c) shows them.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_stats.h"
+
+
+static ngx_int_t ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+
+const double  ngx_http_clinic_latency_le[NGX_HTTP_CLINIC_LATENCY_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0
+};
+
+
+static ngx_str_t  ngx_http_clinic_stats_zone_name =
+    ngx_string("ngx_http_clinic_stats");
+
+
+/* labels: the endpoints' metric labels, in the order of cmcf->endpoints */
+
+ngx_int_t
+ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf, ngx_str_t *labels)
+{
+    size_t                              size;
+    uint32_t                            crc;
+    ngx_uint_t                          i;
+    ngx_http_clinic_stats_t            *st;
+    ngx_http_clinic_srv_conf_t        **tenants;
+
+    st = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_stats_t));
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->nredis = cmcf->endpoints.nelts;
+    st->ntenants = cmcf->tenants.nelts;
+
+    /* counters survive a reload only when the same names sit in them */
+
+    ngx_crc32_init(crc);
+
+    tenants = cmcf->tenants.elts;
+    for (i = 0; i < st->ntenants; i++) {
+        ngx_crc32_update(&crc, tenants[i]->tenant.data,
+                         tenants[i]->tenant.len);
+        ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    }
+
+    for (i = 0; i < st->nredis; i++) {
+        ngx_crc32_update(&crc, labels[i].data, labels[i].len);
+        ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    }
+
+    /* and only when the counters are laid out as this build lays them */
+
+    size = sizeof(ngx_http_clinic_stats_hdr_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+    size = sizeof(ngx_http_clinic_redis_stats_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+    size = sizeof(ngx_http_clinic_tenant_stats_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+
+    ngx_crc32_final(crc);
+    st->layout = crc;
+
+    size = sizeof(ngx_http_clinic_stats_hdr_t)
+           + st->nredis * sizeof(ngx_http_clinic_redis_stats_t)
+           + st->ntenants * sizeof(ngx_http_clinic_tenant_stats_t);
+
+    st->size = size;
+
+    /* room for the slab pool's own pages beside the counters */
+    size = ngx_align(size, ngx_pagesize) + 8 * ngx_pagesize;
+
+    cmcf->stats_zone = ngx_shared_memory_add(cf,
+                                             &ngx_http_clinic_stats_zone_name,
+                                             size, &ngx_http_clinic_module);
+    if (cmcf->stats_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmcf->stats_zone->init = ngx_http_clinic_stats_init_zone;
+    cmcf->stats_zone->data = st;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_clinic_stats_t  *ost = data;
+
+    u_char                   *p;
+    ngx_slab_pool_t          *shpool;
+    ngx_http_clinic_stats_t  *st;
+
+    st = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (ost && ost->layout == st->layout && shpool->data) {
+        p = shpool->data;
+
+    } else {
+        if (shpool->data) {
+            ngx_slab_free(shpool, shpool->data);
+        }
+
+        p = ngx_slab_calloc(shpool, st->size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        shpool->data = p;
+    }
+
+    st->hdr = (ngx_http_clinic_stats_hdr_t *) p;
+    p += sizeof(ngx_http_clinic_stats_hdr_t);
+    st->redis = (ngx_http_clinic_redis_stats_t *) p;
+    p += st->nredis * sizeof(ngx_http_clinic_redis_stats_t);
+    st->tenant = (ngx_http_clinic_tenant_stats_t *) p;
+
+    st->hdr->layout = st->layout;
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_clinic_stats_worker_slot(void)
+{
+    return ngx_min(ngx_worker, NGX_HTTP_CLINIC_WORKER_SLOTS - 1);
+}
+
+
+/*
+ * Each worker has its own connection to the endpoint, so each says for
+ * itself whether it is up: one stuck worker must not hide behind another.
+ */
+
+void
+ngx_http_clinic_stats_redis_up(void *stats, ngx_uint_t up)
+{
+    ngx_atomic_uint_t               bit, old, new;
+    ngx_http_clinic_redis_stats_t  *s = stats;
+
+    if (s == NULL) {
+        return;
+    }
+
+    bit = (ngx_atomic_uint_t) 1 << ngx_http_clinic_stats_worker_slot();
+
+    do {
+        old = s->down;
+        new = up ? (old & ~bit) : (old | bit);
+
+        if (new == old) {
+            return;
+        }
+
+    } while (!ngx_atomic_cmp_set(&s->down, old, new));
+}
+
+
+void
+ngx_http_clinic_stats_redis_count(void *stats, ngx_uint_t which)
+{
+    ngx_http_clinic_redis_stats_t  *s = stats;
+
+    if (s) {
+        (void) ngx_atomic_fetch_add(&s->counter[which], 1);
+    }
+}
+
+
+void
+ngx_http_clinic_stats_redis_latency(void *stats, uint64_t usec,
+    ngx_uint_t error)
+{
+    ngx_uint_t                      i;
+    ngx_http_clinic_redis_stats_t  *s = stats;
+
+    if (s == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS],
+                                1);
+
+    if (error) {
+        (void) ngx_atomic_fetch_add(&s->counter[NGX_HTTP_CLINIC_STAT_ERRORS],
+                                    1);
+    }
+
+    (void) ngx_atomic_fetch_add(&s->latency_us, (ngx_atomic_int_t) usec);
+
+    for (i = 0; i < NGX_HTTP_CLINIC_LATENCY_BUCKETS; i++) {
+        if ((double) usec <= ngx_http_clinic_latency_le[i] * 1e6) {
+            (void) ngx_atomic_fetch_add(&s->bucket[i], 1);
+            break;
+        }
+    }
+}
+
+
+void
+ngx_http_clinic_stats_tenant_count(ngx_http_request_t *r, ngx_uint_t which)
+{
+    ngx_http_clinic_stats_t      *st;
+    ngx_http_clinic_srv_conf_t   *cscf;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    if (cmcf->stats_zone == NULL || !cscf->is_tenant) {
+        return;
+    }
+
+    st = cmcf->stats_zone->data;
+
+    if (st->tenant == NULL || cscf->index >= st->ntenants) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&st->tenant[cscf->index].counter[which], 1);
+}
+
+
+ngx_int_t
+ngx_http_clinic_stats_log_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                    class;
+    ngx_http_clinic_stats_t      *st;
+    ngx_http_clinic_srv_conf_t   *cscf;
+    ngx_http_clinic_loc_conf_t   *clcf;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+
+    if (clcf->handler == NGX_HTTP_CLINIC_NONE || !cscf->is_tenant
+        || cmcf->stats_zone == NULL)
+    {
+        return NGX_OK;
+    }
+
+    st = cmcf->stats_zone->data;
+
+    if (st->tenant == NULL || cscf->index >= st->ntenants) {
+        return NGX_OK;
+    }
+
+    class = r->headers_out.status / 100;
+
+    if (class < 1 || class > NGX_HTTP_CLINIC_CLASSES) {
+        class = 5;
+    }
+
+    (void) ngx_atomic_fetch_add(
+               &st->tenant[cscf->index].requests[clcf->handler][class - 1], 1);
+
+    return NGX_OK;
+}
