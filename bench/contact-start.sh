@@ -4,7 +4,7 @@
 #
 #   make && bash bench/contact-start.sh
 #
-# The backlog cliff (issue 7): a worker that had to spool right after a
+# The backlog cliff: a worker that had to spool right after a
 # start or reload (a spurious Redis timeout, measured from a clock read
 # before the long configuration parse) used to send every later POST to
 # the spool too, and under steady load never got out of it. This measures

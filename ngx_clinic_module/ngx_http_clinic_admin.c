@@ -1,6 +1,6 @@
 
 /*
- * clinic_admin: the tenant's admin API (SPEC 6).  Every route is
+ * clinic_admin: the tenant's admin API (docs/api.md).  Every route is
  * authorised by the tenant's own bearer token and reads or changes only
  * keys under the tenant's prefix.
  */

@@ -20,7 +20,7 @@
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_limit.h"
 #include "ngx_http_clinic_contact.h"
-#include "ngx_http_clinic_articles.h"
+#include "ngx_http_clinic_pages.h"
 #include "ngx_http_clinic_admin.h"
 #include "ngx_http_clinic_status.h"
 
@@ -92,7 +92,7 @@ static ngx_conf_enum_t  ngx_http_clinic_field_types[] = {
 };
 
 
-/* stored beside the form fields of every submission (SPEC 5) */
+/* stored beside the form fields of every submission (docs/api.md) */
 static ngx_str_t  ngx_http_clinic_reserved_fields[] = {
     ngx_string("received"),
     ngx_string("ip"),

@@ -427,6 +427,10 @@ ngx_http_clinic_redis_enqueue(ngx_http_clinic_redis_endpoint_t *ep,
     ngx_queue_insert_tail(&ep->pending, &op->queue);
     ngx_add_timer(&op->timer, ep->timeout);
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ep->log, 0,
+                   "clinic redis \"%V\": queued %*s, %uz bytes",
+                   &ep->name, argvlen[0], argv[0], (size_t) len);
+
     if (ep->connected && !ep->flush.posted) {
         ngx_post_event(&ep->flush, &ngx_posted_events);
     }
@@ -537,6 +541,9 @@ ngx_http_clinic_redis_connect(ngx_http_clinic_redis_endpoint_t *ep)
 
     ((redisReader *) ep->reader)->maxbuf = NGX_HTTP_CLINIC_REDIS_READER_KEEP;
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ep->log, 0,
+                   "clinic redis \"%V\": connecting", &ep->name);
+
     rc = ngx_event_connect_peer(&pc);
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
@@ -571,6 +578,9 @@ ngx_http_clinic_redis_connect(ngx_http_clinic_redis_endpoint_t *ep)
     }
 
     if (rc == NGX_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ep->log, 0,
+                       "clinic redis \"%V\": connected", &ep->name);
+
         ep->connected = 1;
         ngx_post_event(&ep->flush, &ngx_posted_events);
     }
@@ -712,6 +722,10 @@ ngx_http_clinic_redis_reconnect_handler(ngx_event_t *ev)
     ngx_http_clinic_stats_redis_count(ep->stats,
                                       NGX_HTTP_CLINIC_STAT_RECONNECTS);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ep->log, 0,
+                   "clinic redis \"%V\": reconnecting, next backoff %Mms",
+                   &ep->name, ep->backoff);
+
     (void) ngx_http_clinic_redis_connect(ep);
 }
 
@@ -723,6 +737,10 @@ ngx_http_clinic_redis_op_timeout(ngx_event_t *ev)
     ngx_http_clinic_redis_endpoint_t  *ep;
 
     ep = op->ep;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ep->log, 0,
+                   "clinic redis \"%V\": no reply within %Mms",
+                   &ep->name, ep->timeout);
 
     ngx_http_clinic_stats_redis_count(ep->stats,
                                       NGX_HTTP_CLINIC_STAT_TIMEOUTS);
@@ -750,6 +768,9 @@ ngx_http_clinic_redis_write_handler(ngx_event_t *wev)
             ngx_http_clinic_redis_fail(ep, "connect failed");
             return;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ep->log, 0,
+                       "clinic redis \"%V\": connected", &ep->name);
 
         ep->connected = 1;
     }
@@ -899,6 +920,11 @@ ngx_http_clinic_redis_process(ngx_http_clinic_redis_endpoint_t *ep,
 
         ngx_http_clinic_stats_redis_latency(ep->stats, usec,
                                          rr->type == REDIS_REPLY_ERROR);
+
+        ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ep->log, 0,
+                       "clinic redis \"%V\": reply of type %d after "
+                       "%uLus%s", &ep->name, rr->type, usec,
+                       op->done ? ", dropped (its request is gone)" : "");
 
         if (op->timer.timer_set) {
             ngx_del_timer(&op->timer);

@@ -1,5 +1,5 @@
 # Every bad configuration value fails `nginx -t` with an [emerg] line that
-# names the file and the exact line (SPEC 3).
+# names the file and the exact line (docs/directives.md).
 #
 # Each block is a configuration; `nginx -t` runs on it directly, so the
 # check is the same whichever Test::Nginx runner is installed.  A block

@@ -1,4 +1,4 @@
-# clinic_articles: the HTML pages (SPEC 4.1 to 4.4) -- the .txt and .md
+# clinic_articles: the HTML pages (docs/content-format.md) -- the .txt and .md
 # formats, front matter, [LINK] resolution as it shows in the served page,
 # the page's head (title, description, canonical, JSON-LD), the listing,
 # 404, HEAD, 405 and templates.

@@ -1,4 +1,4 @@
-# clinic_api: the JSON content API (SPEC 4.5, docs/api.md) -- the listing
+# clinic_api: the JSON content API (docs/api.md) -- the listing
 # sorted by title and paginated, one article's record with its html,
 # headings, links and unresolved links, and the JSON errors.
 use lib 't/lib';

@@ -1,4 +1,4 @@
-# The page cache (SPEC 4.6): L1 (shared memory) then L2 (Redis) then a
+# The page cache (docs/caching.md): L1 (shared memory) then L2 (Redis) then a
 # render; X-Clinic-Cache; ETag / If-None-Match / Last-Modified /
 # Cache-Control; revalidation when an article, the set of articles or the
 # template changes on disk; one render per burst; Redis stopped or killed.

@@ -1,4 +1,4 @@
-# Tenants stay apart (SPEC 2, 8): two tenants on one port with the same
+# Tenants stay apart: two tenants on one port with the same
 # slug serve their own article and keep their own cache keys; a crafted
 # Host reaches only the tenant nginx routes it to; no path, slug or
 # symlink leaves the tenant's content folder; one tenant's token or purge

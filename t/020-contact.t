@@ -1,4 +1,4 @@
-# The contact form (SPEC 5): methods, body types, limits, validation,
+# The contact form (docs/directives.md, docs/operations.md): methods, body types, limits, validation,
 # spam defences, storage in Redis, idempotency and the spool.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';

@@ -1,4 +1,4 @@
-# The admin API (SPEC 6): bearer tokens per tenant, submissions with a
+# The admin API (docs/api.md): bearer tokens per tenant, submissions with a
 # cursor, get and delete, purge and lint; tenants kept apart.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';

@@ -1,4 +1,4 @@
-# Chaos: two tenants on two Redis servers (SPEC 10's sharding); one
+# Chaos: two tenants on two Redis servers (sharding by tenant); one
 # server stops (SIGSTOP) while both tenants take submissions. Nothing may
 # be lost or stored twice on either. The tenant whose Redis is up must
 # not notice: a worker keeps one spool file, and one backlog, per Redis

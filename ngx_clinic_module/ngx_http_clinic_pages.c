@@ -1,7 +1,7 @@
 
 /*
  * clinic_articles and clinic_api: article pages, the listing and the JSON
- * content API, served through the page cache (SPEC 4.4 to 4.6).
+ * content API, served through the page cache (docs/caching.md).
  *
  * A cached response is looked up in L1 (shared memory), then in L2
  * (Redis), and rendered from the folder only when neither holds it for the
@@ -24,7 +24,7 @@
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_render.h"
 #include "ngx_http_clinic_pagecache.h"
-#include "ngx_http_clinic_articles.h"
+#include "ngx_http_clinic_pages.h"
 
 
 #define NGX_HTTP_CLINIC_WAIT_STEP   5
@@ -343,6 +343,9 @@ ngx_http_clinic_articles_lookup(ngx_http_clinic_articles_ctx_t *ctx)
     switch (state) {
 
     case NGX_HTTP_CLINIC_CACHE_HIT:
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "clinic page \"%V\": in shared memory", &ctx->key);
+
         if (ngx_http_clinic_page_decode(&blob, &page) == NGX_OK) {
             ngx_http_clinic_stats_tenant_count(r,
                                               NGX_HTTP_CLINIC_T_CACHE_HIT);
@@ -352,6 +355,10 @@ ngx_http_clinic_articles_lookup(ngx_http_clinic_articles_ctx_t *ctx)
         break;
 
     case NGX_HTTP_CLINIC_CACHE_PENDING:
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "clinic page \"%V\": another request renders it, "
+                       "waiting", &ctx->key);
+
         ngx_add_timer(&ctx->wait, NGX_HTTP_CLINIC_WAIT_STEP);
         return NGX_DONE;
 
@@ -377,6 +384,9 @@ l2:
     }
 
     /* Redis is down (logged once by the Redis layer): render directly */
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "clinic page \"%V\": Redis is down, rendering", &ctx->key);
 
     return ngx_http_clinic_articles_render(ctx);
 }
@@ -469,6 +479,10 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "clinic page \"%V\": rendering, claimed: %ui",
+                   &ctx->key, (ngx_uint_t) ctx->claimed);
 
     rc = ngx_http_clinic_articles_build(ctx, &page);
 

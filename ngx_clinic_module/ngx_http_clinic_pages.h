@@ -5,8 +5,8 @@
  */
 
 
-#ifndef _NGX_HTTP_CLINIC_ARTICLES_H_INCLUDED_
-#define _NGX_HTTP_CLINIC_ARTICLES_H_INCLUDED_
+#ifndef _NGX_HTTP_CLINIC_PAGES_H_INCLUDED_
+#define _NGX_HTTP_CLINIC_PAGES_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -18,4 +18,4 @@ ngx_int_t ngx_http_clinic_articles_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clinic_api_handler(ngx_http_request_t *r);
 
 
-#endif /* _NGX_HTTP_CLINIC_ARTICLES_H_INCLUDED_ */
+#endif /* _NGX_HTTP_CLINIC_PAGES_H_INCLUDED_ */
