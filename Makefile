@@ -3,7 +3,11 @@
 #   make            build build/ngx_http_clinic_module.so (Debian's nginx-dev,
 #                   or NGINX_SRC=<nginx source tree>)
 #   make deps       install every Debian package needed to build, test, demo
-#   make test       run every suite (Test::Nginx .t files and C unit tests)
+#   make test       run every suite (Test::Nginx .t files and C unit tests),
+#                   then every suite again with the sanitizer build
+#   make test-asan  only the sanitizer pass: nginx and the module built with
+#                   AddressSanitizer (and UBSan) into build/asan/
+#   make asan       build that nginx and module
 #   make demo       start Redis and nginx with conf/demo.conf; demo-stop
 #   make unit       build the C unit tests
 #   make fuzz       build the libFuzzer targets
@@ -15,6 +19,16 @@ NGINX_BIN  ?= /usr/sbin/nginx
 BUILD      := build
 NGX_BUILD  := $(BUILD)/nginx
 MODULE     := $(BUILD)/ngx_http_clinic_module.so
+
+# the sanitizer build (docs/testing.md, "Sanitizers"): nginx itself from
+# its source with AddressSanitizer, pool allocations as heap blocks of
+# their own, and the module with AddressSanitizer and UBSan
+ASAN        := $(BUILD)/asan
+ASAN_SRC    := $(ASAN)/src
+ASAN_NGINX  := $(ASAN)/nginx
+ASAN_MODULE := $(ASAN)/ngx_http_clinic_module.so
+ASAN_CFLAGS := -fsanitize=address -fno-omit-frame-pointer -DNGX_DEBUG_PALLOC=1
+UBSAN_CFLAGS := -fsanitize=undefined -fno-sanitize-recover=undefined
 
 SRCS       := $(sort $(wildcard ngx_clinic_module/*.c))
 HDRS       := $(sort $(wildcard ngx_clinic_module/*.h))
@@ -32,9 +46,9 @@ FUZZ_BINS  := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(FUZZ_SRCS))
 DEBS := build-essential nginx nginx-dev libhiredis-dev libjansson-dev \
         libpcre2-dev libmd4c-dev libmd4c-html0-dev redis-server \
         libtest-base-perl libcmocka-dev tini valgrind clang wrk curl \
-        libipc-run3-perl
+        libipc-run3-perl libssl-dev zlib1g-dev
 
-.PHONY: all deps test unit fuzz demo demo-stop clean
+.PHONY: all deps test test-asan asan unit fuzz demo demo-stop clean
 
 all: $(MODULE)
 
@@ -59,6 +73,31 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(SRCS) $(HDRS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	@# replaced, not rewritten: a running nginx keeps its mapping intact
 	cp $(NGX_BUILD)/objs/ngx_http_clinic_module.so $@.tmp && mv -f $@.tmp $@
+
+$(ASAN)/defaults.o: t/asan/defaults.c
+	@mkdir -p $(dir $@)
+	$(CC) -c -O2 -fPIC -Wall -Wextra -Werror -o $@ $<
+
+# nginx's full source, of the version nginx-dev is, configured as the
+# packaged nginx with the sanitizers and the module added (t/asan/prepare.sh)
+$(ASAN_SRC)/objs/Makefile: config t/asan/prepare.sh $(ASAN)/defaults.o
+	NGINX_SRC=$(NGINX_SRC) NGINX_BIN=$(NGINX_BIN) ROOT=$(ROOT) \
+	ASAN_CFLAGS="$(ASAN_CFLAGS)" \
+	ASAN_LDFLAGS="-fsanitize=address,undefined $(ROOT)/$(ASAN)/defaults.o" \
+	    bash t/asan/prepare.sh $(ASAN)
+
+$(ASAN_NGINX): $(ASAN_SRC)/objs/Makefile
+	$(MAKE) -s -j$$(nproc) -C $(ASAN_SRC) -f objs/Makefile binary
+	cp $(ASAN_SRC)/objs/nginx $@.tmp && mv -f $@.tmp $@
+
+# nginx's own code is not free of what UBSan reports (memcpy() of NULL and
+# 0 bytes): UBSan is for the module's objects only
+$(ASAN_MODULE): $(ASAN_NGINX) $(SRCS) $(HDRS)
+	cd $(ASAN_SRC) && $(MAKE) -s -f objs/Makefile modules \
+	    CFLAGS="$$(sed -n 's/^CFLAGS = *//p' objs/Makefile) $(UBSAN_CFLAGS)"
+	cp $(ASAN_SRC)/objs/ngx_http_clinic_module.so $@.tmp && mv -f $@.tmp $@
+
+asan: $(ASAN_NGINX) $(ASAN_MODULE)
 
 deps:
 	@if ! dpkg -s $(DEBS) >/dev/null 2>&1; then \
@@ -86,8 +125,17 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(PURE_SRCS) $(HDRS)
 	    -fno-sanitize-recover=all -Ingx_clinic_module \
 	    -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
 
-test: $(MODULE) unit
-	@bash t/run.sh
+# both passes run even when the first fails; either failing fails the target
+test: $(MODULE) asan unit
+	@bash t/run.sh; plain=$$?; \
+	bash t/run.sh --asan; asan=$$?; \
+	if [ $$plain -ne 0 ] || [ $$asan -ne 0 ]; then \
+	    echo "make test: plain pass exit $$plain, sanitizer pass exit $$asan"; \
+	    exit 1; \
+	fi
+
+test-asan: asan unit
+	@bash t/run.sh --asan
 
 demo: $(MODULE)
 	@bash conf/demo.sh start

@@ -17,8 +17,10 @@ our ($RedisPid, $RedisPort, $RedisDir, $Password, $Blackhole);
 my $owner = $$;
 
 # a timeout for blocks that do not test timeouts: nginx under valgrind is
-# slow enough to miss the default 200ms at start
-$ENV{TEST_NGINX_REDIS_TIMEOUT} ||= $ENV{TEST_NGINX_USE_VALGRIND} ? '5s' : '1s';
+# slow enough to miss the default 200ms at start, the sanitizer build
+# (t/run.sh --asan) two to three times slower than a plain one
+$ENV{TEST_NGINX_REDIS_TIMEOUT} ||= $ENV{TEST_NGINX_USE_VALGRIND} ? '5s'
+                                 : $ENV{TEST_CLINIC_ASAN} ? '2s' : '1s';
 
 # ---------------------------------------------------------------- defaults
 #
