@@ -60,6 +60,9 @@ static ngx_int_t ngx_http_clinic_admin_lint(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clinic_admin_send(ngx_http_request_t *r,
     ngx_http_clinic_srv_conf_t *cscf, ngx_http_clinic_admin_ctx_t *ctx,
     int argc, const char **argv, size_t *lens);
+static ngx_int_t ngx_http_clinic_admin_wait(ngx_http_request_t *r,
+    ngx_http_clinic_admin_ctx_t *ctx, ngx_int_t rc);
+static void ngx_http_clinic_admin_done(ngx_http_request_t *r, ngx_int_t rc);
 static json_t *ngx_http_clinic_json_strings(ngx_http_clinic_article_str_t *a,
     size_t n);
 
@@ -304,6 +307,19 @@ ngx_http_clinic_admin_send(ngx_http_request_t *r,
     rc = ngx_http_clinic_redis_send(cscf->redis, r->pool, argc, argv, lens,
                                     ngx_http_clinic_admin_reply, ctx, NULL);
 
+    return ngx_http_clinic_admin_wait(r, ctx, rc);
+}
+
+
+/*
+ * After a command was handed to Redis (rc of the send): the request waits
+ * for the reply handler, or is answered 503 at once while Redis is down.
+ */
+
+static ngx_int_t
+ngx_http_clinic_admin_wait(ngx_http_request_t *r,
+    ngx_http_clinic_admin_ctx_t *ctx, ngx_int_t rc)
+{
     if (rc == NGX_DECLINED) {
         return ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           ctx->unavailable);
@@ -317,6 +333,20 @@ ngx_http_clinic_admin_send(ngx_http_request_t *r,
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/* the reply handlers' end: the answer is rc */
+
+static void
+ngx_http_clinic_admin_done(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -441,8 +471,7 @@ ngx_http_clinic_admin_reply(void *data, redisReply *reply)
 
 done:
 
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+    ngx_http_clinic_admin_done(r, rc);
 }
 
 
@@ -608,24 +637,13 @@ ngx_http_clinic_admin_purge(ngx_http_request_t *r,
 
     ctx->r = r;
     ctx->action = NGX_HTTP_CLINIC_ADMIN_PURGE;
+    ctx->unavailable = "the pages were purged on this server only; "
+                       "storage is temporarily unavailable";
 
     rc = ngx_http_clinic_pagecache_purge(cmcf, cscf, r->pool, &ctx->purged,
                                          ngx_http_clinic_admin_purged, ctx);
 
-    if (rc == NGX_DECLINED) {
-        return ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                   "the pages were purged on this server only; "
-                   "storage is temporarily unavailable");
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->read_event_handler = ngx_http_test_reading;
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_clinic_admin_wait(r, ctx, rc);
 }
 
 
@@ -636,18 +654,15 @@ ngx_http_clinic_admin_purged(void *data, int64_t generation)
 
     json_t              *json;
     ngx_int_t            rc;
-    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = ctx->r;
-    c = r->connection;
 
     r->read_event_handler = ngx_http_block_reading;
 
     if (generation < 0) {
         rc = ngx_http_clinic_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                   "the pages were purged on this server only; "
-                   "storage is temporarily unavailable");
+                                        ctx->unavailable);
 
     } else {
         json = json_pack("{s:I,s:I}", "purged", (json_int_t) ctx->purged,
@@ -657,8 +672,7 @@ ngx_http_clinic_admin_purged(void *data, int64_t generation)
                   : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+    ngx_http_clinic_admin_done(r, rc);
 }
 
 

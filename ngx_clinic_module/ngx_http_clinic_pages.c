@@ -28,6 +28,7 @@
 
 
 #define NGX_HTTP_CLINIC_WAIT_STEP   5
+#define NGX_HTTP_CLINIC_SENT        1      /* not an nginx code */
 #define NGX_HTTP_CLINIC_API_LIMIT   20
 #define NGX_HTTP_CLINIC_API_MAX     100
 
@@ -88,9 +89,31 @@ static ngx_http_clinic_index_t *ngx_http_clinic_articles_index(
 static ngx_int_t ngx_http_clinic_page_etag(ngx_pool_t *pool,
     ngx_http_clinic_page_t *page);
 static void ngx_http_clinic_articles_cleanup(void *data);
+static ngx_int_t ngx_http_clinic_pages_method(ngx_http_request_t *r);
 
 
 static const char  *ngx_http_clinic_kind_names[] = { "page", "list", "api" };
+
+
+/*
+ * Both handlers answer GET and HEAD only, and read no body.  NGX_OK: go
+ * on; anything else is what the handler returns.
+ */
+
+static ngx_int_t
+ngx_http_clinic_pages_method(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        rc = ngx_http_clinic_not_allowed(r, "GET, HEAD");
+
+        /* the 405 is sent: the handler must not go on */
+        return (rc == NGX_OK) ? NGX_HTTP_CLINIC_SENT : rc;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
 
 
 ngx_int_t
@@ -100,13 +123,9 @@ ngx_http_clinic_articles_handler(ngx_http_request_t *r)
     ngx_str_t                  path;
     ngx_http_core_loc_conf_t  *core;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_clinic_not_allowed(r, "GET, HEAD");
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_clinic_pages_method(r);
     if (rc != NGX_OK) {
-        return rc;
+        return (rc == NGX_HTTP_CLINIC_SENT) ? NGX_OK : rc;
     }
 
     core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -141,13 +160,9 @@ ngx_http_clinic_api_handler(ngx_http_request_t *r)
     ngx_str_t                  path, slug;
     ngx_http_core_loc_conf_t  *core;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_clinic_not_allowed(r, "GET, HEAD");
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_clinic_pages_method(r);
     if (rc != NGX_OK) {
-        return rc;
+        return (rc == NGX_HTTP_CLINIC_SENT) ? NGX_OK : rc;
     }
 
     core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);

@@ -61,6 +61,8 @@ static ngx_int_t ngx_http_clinic_redis_enqueue(
     void *data, ngx_http_clinic_redis_op_t **opp);
 static ngx_http_clinic_redis_op_t *ngx_http_clinic_redis_op_get(
     ngx_http_clinic_redis_endpoint_t *ep);
+static void ngx_http_clinic_redis_op_complete(ngx_http_clinic_redis_op_t *op,
+    redisReply *reply);
 static void ngx_http_clinic_redis_op_free(ngx_http_clinic_redis_op_t *op);
 static void ngx_http_clinic_redis_op_timeout(ngx_event_t *ev);
 static void ngx_http_clinic_redis_flush_handler(ngx_event_t *ev);
@@ -234,7 +236,6 @@ ngx_http_clinic_redis_exit_process(ngx_array_t *endpoints)
 {
     ngx_uint_t                         i;
     ngx_queue_t                       *q;
-    ngx_http_clinic_redis_op_t        *op;
     ngx_http_clinic_redis_endpoint_t  *ep, **epp;
 
     epp = endpoints->elts;
@@ -254,20 +255,13 @@ ngx_http_clinic_redis_exit_process(ngx_array_t *endpoints)
 
         ngx_http_clinic_redis_close(ep);
 
+        /* nobody is called back: the worker is going away */
+
         while (!ngx_queue_empty(&ep->pending)) {
             q = ngx_queue_head(&ep->pending);
             ngx_queue_remove(q);
-            op = ngx_queue_data(q, ngx_http_clinic_redis_op_t, queue);
-
-            if (op->timer.timer_set) {
-                ngx_del_timer(&op->timer);
-            }
-
-            if (op->ref) {
-                op->ref->op = NULL;
-            }
-
-            ngx_free(op);
+            ngx_http_clinic_redis_op_free(ngx_queue_data(q,
+                                          ngx_http_clinic_redis_op_t, queue));
         }
 
         while (!ngx_queue_empty(&ep->free)) {
@@ -468,6 +462,31 @@ ngx_http_clinic_redis_op_get(ngx_http_clinic_redis_endpoint_t *ep)
     op->timer.log = ep->log;
 
     return op;
+}
+
+
+/* the operation's one call back, unless it was detached; then recycled */
+
+static void
+ngx_http_clinic_redis_op_complete(ngx_http_clinic_redis_op_t *op,
+    redisReply *reply)
+{
+    if (op->timer.timer_set) {
+        ngx_del_timer(&op->timer);
+    }
+
+    if (!op->done) {
+        op->done = 1;
+
+        if (op->ref) {
+            op->ref->op = NULL;
+            op->ref = NULL;
+        }
+
+        op->handler(op->data, reply);
+    }
+
+    ngx_http_clinic_redis_op_free(op);
 }
 
 
@@ -926,22 +945,7 @@ ngx_http_clinic_redis_process(ngx_http_clinic_redis_endpoint_t *ep,
                        "%uLus%s", &ep->name, rr->type, usec,
                        op->done ? ", dropped (its request is gone)" : "");
 
-        if (op->timer.timer_set) {
-            ngx_del_timer(&op->timer);
-        }
-
-        if (!op->done) {
-            op->done = 1;
-
-            if (op->ref) {
-                op->ref->op = NULL;
-                op->ref = NULL;
-            }
-
-            op->handler(op->data, rr);
-        }
-
-        ngx_http_clinic_redis_op_free(op);
+        ngx_http_clinic_redis_op_complete(op, rr);
         freeReplyObject(reply);
 
         if (ep->conn != c) {
@@ -983,22 +987,7 @@ ngx_http_clinic_redis_fail(ngx_http_clinic_redis_endpoint_t *ep,
         ngx_queue_remove(q);
         op = ngx_queue_data(q, ngx_http_clinic_redis_op_t, queue);
 
-        if (op->timer.timer_set) {
-            ngx_del_timer(&op->timer);
-        }
-
-        if (!op->done) {
-            op->done = 1;
-
-            if (op->ref) {
-                op->ref->op = NULL;
-                op->ref = NULL;
-            }
-
-            op->handler(op->data, NULL);
-        }
-
-        ngx_http_clinic_redis_op_free(op);
+        ngx_http_clinic_redis_op_complete(op, NULL);
     }
 
     if (!ep->exiting && !ep->reconnect.timer_set) {
