@@ -78,8 +78,6 @@ static ngx_http_clinic_form_err_t ngx_http_clinic_form_fail(
     const ngx_http_clinic_alloc_t *a, ngx_http_clinic_form_result_t *res,
     const ngx_http_clinic_form_field_t *f,
     ngx_http_clinic_form_reason_t reason);
-static int ngx_http_clinic_form_name_cmp(const ngx_http_clinic_form_str_t *a,
-    const ngx_http_clinic_form_str_t *b);
 static u_char *ngx_http_clinic_form_put_len(u_char *d, size_t n);
 
 
@@ -1743,22 +1741,6 @@ failed:
 }
 
 
-static int
-ngx_http_clinic_form_name_cmp(const ngx_http_clinic_form_str_t *a,
-    const ngx_http_clinic_form_str_t *b)
-{
-    int  rc;
-
-    rc = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (a->len > b->len) - (a->len < b->len);
-}
-
-
 #define NGX_HTTP_CLINIC_FORM_FP_HEAD  "clinic-form-v1\n"
 
 /* writes "<n>:" */
@@ -1816,8 +1798,11 @@ ngx_http_clinic_form_fingerprint(const ngx_http_clinic_form_result_t *res,
         v = &res->values[i];
 
         for (j = i; j > 0; j--) {
-            if (ngx_http_clinic_form_name_cmp(&sorted[j - 1]->field->name,
-                                              &v->field->name) <= 0)
+            if (ngx_http_clinic_text_cmp(sorted[j - 1]->field->name.data,
+                                         sorted[j - 1]->field->name.len,
+                                         v->field->name.data,
+                                         v->field->name.len)
+                <= 0)
             {
                 break;
             }

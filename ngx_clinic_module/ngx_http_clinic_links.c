@@ -74,9 +74,6 @@ static void ngx_http_clinic_article_insert(ngx_http_clinic_article_ctx_t *ctx,
     ngx_http_clinic_article_links_t *links, unsigned prio, size_t article);
 static const ngx_http_clinic_article_str_t *ngx_http_clinic_article_lookup(
     ngx_http_clinic_article_ctx_t *ctx);
-static int ngx_http_clinic_article_slugcmp(
-    const ngx_http_clinic_article_str_t *a,
-    const ngx_http_clinic_article_str_t *b);
 
 
 /* [LINK] markers (SPEC 4.3) */
@@ -519,8 +516,9 @@ ngx_http_clinic_article_better(const ngx_http_clinic_article_links_t *links,
         return pa < pb;
     }
 
-    return ngx_http_clinic_article_slugcmp(&links->slugs[a],
-                                           &links->slugs[b]) < 0;
+    return ngx_http_clinic_text_cmp(links->slugs[a].data, links->slugs[a].len,
+                                    links->slugs[b].data, links->slugs[b].len)
+           < 0;
 }
 
 
@@ -634,7 +632,9 @@ ngx_http_clinic_article_lookup(ngx_http_clinic_article_ctx_t *ctx)
         slug = &ctx->links->slugs[k->cand[i].article];
 
         if (ctx->slug == NULL
-            || ngx_http_clinic_article_slugcmp(slug, ctx->slug) != 0)
+            || ngx_http_clinic_text_cmp(slug->data, slug->len,
+                                        ctx->slug->data, ctx->slug->len)
+               != 0)
         {
             return slug;
         }
@@ -643,18 +643,3 @@ ngx_http_clinic_article_lookup(ngx_http_clinic_article_ctx_t *ctx)
     return NULL;
 }
 
-
-static int
-ngx_http_clinic_article_slugcmp(const ngx_http_clinic_article_str_t *a,
-    const ngx_http_clinic_article_str_t *b)
-{
-    int  rc;
-
-    rc = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (a->len > b->len) - (a->len < b->len);
-}

@@ -245,7 +245,7 @@ field(const char *name, unsigned required, size_t max,
 /* validates one value against one field, returns the failure reason or 0 */
 
 static int
-check1(const ngx_http_clinic_form_field_t *f, const char *value,
+checkn(const ngx_http_clinic_form_field_t *f, const char *value, size_t len,
     ngx_http_clinic_form_result_t *res)
 {
     ngx_http_clinic_form_pair_t   elts[1];
@@ -255,13 +255,21 @@ check1(const ngx_http_clinic_form_field_t *f, const char *value,
     pairs.nelts = 1;
     elts[0].name = f->name;
     elts[0].value.data = (u_char *) value;
-    elts[0].value.len = strlen(value);
+    elts[0].value.len = len;
 
     assert_int_equal(ngx_http_clinic_form_validate(f, 1, &pairs, &alloc, res),
                      NGX_HTTP_CLINIC_FORM_OK);
     assert_int_equal(res->nvalues, 1);
 
     return res->nfailures ? (int) res->failures[0].reason : 0;
+}
+
+
+static int
+check1(const ngx_http_clinic_form_field_t *f, const char *value,
+    ngx_http_clinic_form_result_t *res)
+{
+    return checkn(f, value, strlen(value), res);
 }
 
 
@@ -1194,8 +1202,6 @@ static void
 test_utf8(void **state)
 {
     ngx_http_clinic_form_field_t   f;
-    ngx_http_clinic_form_pair_t    elts[1];
-    ngx_http_clinic_form_pairs_t   pairs;
     ngx_http_clinic_form_result_t  res;
 
     (void) state;
@@ -1219,26 +1225,12 @@ test_utf8(void **state)
                      NGX_HTTP_CLINIC_FORM_FAIL_UTF8);
 
     /* a NUL is a character: invalid UTF-8 after it is still found */
-
-    pairs.elts = elts;
-    pairs.nelts = 1;
-    elts[0].name = f.name;
-    elts[0].value.data = (u_char *) "a\0\xc3\xa9\0b\xff";
-    elts[0].value.len = 7;
-    assert_int_equal(ngx_http_clinic_form_validate(&f, 1, &pairs, &alloc,
-                                                   &res),
-                     NGX_HTTP_CLINIC_FORM_OK);
-    assert_int_equal(res.nfailures, 1);
-    assert_int_equal(res.failures[0].reason, NGX_HTTP_CLINIC_FORM_FAIL_UTF8);
+    assert_int_equal(checkn(&f, "a\0\xc3\xa9\0b\xff", 7, &res),
+                     NGX_HTTP_CLINIC_FORM_FAIL_UTF8);
 
     /* and without it, the NUL fails as a control character */
-
-    elts[0].value.len = 6;
-    assert_int_equal(ngx_http_clinic_form_validate(&f, 1, &pairs, &alloc,
-                                                   &res),
-                     NGX_HTTP_CLINIC_FORM_OK);
-    assert_int_equal(res.nfailures, 1);
-    assert_int_equal(res.failures[0].reason, NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
+    assert_int_equal(checkn(&f, "a\0\xc3\xa9\0b\xff", 6, &res),
+                     NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
 }
 
 
@@ -1246,8 +1238,6 @@ static void
 test_control_chars(void **state)
 {
     ngx_http_clinic_form_field_t   f;
-    ngx_http_clinic_form_pair_t    elts[1];
-    ngx_http_clinic_form_pairs_t   pairs;
     ngx_http_clinic_form_result_t  res;
 
     (void) state;
@@ -1268,16 +1258,8 @@ test_control_chars(void **state)
     assert_int_equal(check1(&f, "\f", &res), NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
 
     /* NUL, e.g. from %00 */
-    pairs.elts = elts;
-    pairs.nelts = 1;
-    elts[0].name = f.name;
-    elts[0].value.data = (u_char *) "a\0b";
-    elts[0].value.len = 3;
-    assert_int_equal(ngx_http_clinic_form_validate(&f, 1, &pairs, &alloc,
-                                                   &res),
-                     NGX_HTTP_CLINIC_FORM_OK);
-    assert_int_equal(res.nfailures, 1);
-    assert_int_equal(res.failures[0].reason, NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
+    assert_int_equal(checkn(&f, "a\0b", 3, &res),
+                     NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
 }
 
 

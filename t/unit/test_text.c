@@ -1,8 +1,9 @@
 
 /*
  * Unit tests for ngx_http_clinic_text.c, the text rules shared by the
- * whole module: UTF-8 check and count, HTML escaping, the slug rule.  Run
- * by t/unit/text.t with CMOCKA_MESSAGE_OUTPUT=TAP.
+ * whole module: UTF-8 check and count, HTML escaping, the slug rule, the
+ * byte order of strings.  Run by t/unit/text.t with
+ * CMOCKA_MESSAGE_OUTPUT=TAP.
  */
 
 
@@ -300,6 +301,28 @@ test_slug(void **state)
 }
 
 
+static void
+test_cmp(void **state)
+{
+    (void) state;
+
+#define CMP(a, b)                                                             \
+    ngx_http_clinic_text_cmp(U(a), sizeof(a) - 1, U(b), sizeof(b) - 1)
+
+    assert_int_equal(CMP("", ""), 0);
+    assert_int_equal(CMP("back", "back"), 0);
+    assert_true(CMP("back", "back-pain") < 0);
+    assert_true(CMP("back-pain", "back") > 0);
+    assert_true(CMP("a", "b") < 0);
+    assert_true(CMP("b", "a") > 0);
+    assert_true(CMP("Z", "a") < 0);                 /* bytes, not letters */
+    assert_true(CMP("\xc3\xa9", "z") > 0);
+    assert_true(CMP("", "a") < 0);
+
+#undef CMP
+}
+
+
 int
 main(void)
 {
@@ -311,6 +334,7 @@ main(void)
         cmocka_unit_test(test_escape_html),
         cmocka_unit_test(test_escape_html_runs),
         cmocka_unit_test(test_slug),
+        cmocka_unit_test(test_cmp),
     };
 
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
