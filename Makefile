@@ -35,6 +35,9 @@ HDRS       := $(sort $(wildcard ngx_clinic_module/*.h))
 
 # the parts that include no nginx header: unit tests and fuzzers link them
 PURE_SRCS  := $(wildcard ngx_clinic_module/ngx_http_clinic_text.c \
+                         ngx_clinic_module/ngx_http_clinic_article_ctx.c \
+                         ngx_clinic_module/ngx_http_clinic_links.c \
+                         ngx_clinic_module/ngx_http_clinic_markdown.c \
                          ngx_clinic_module/ngx_http_clinic_article.c \
                          ngx_clinic_module/ngx_http_clinic_form.c)
 PURE_LIBS  := -lmd4c -ljansson -lpcre2-8

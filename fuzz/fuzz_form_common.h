@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_form.h"
+#include "ngx_http_clinic_text.h"
 
 
 typedef struct {
@@ -153,9 +154,12 @@ fuzz_validate(const ngx_http_clinic_form_pairs_t *pairs,
             continue;
         }
 
-        if (ngx_http_clinic_form_utf8_length(res.values[i].value.data,
-                                             res.values[i].value.len)
-            != res.values[i].chars
+        if (ngx_http_clinic_text_utf8_check(res.values[i].value.data,
+                                            res.values[i].value.len)
+            != res.values[i].value.len
+            || ngx_http_clinic_text_utf8_chars(res.values[i].value.data,
+                                               res.values[i].value.len)
+               != res.values[i].chars
             || (fields[i].max && res.values[i].chars > fields[i].max)
             || res.values[i].value.data[0] == ' '
             || memchr(res.values[i].value.data, '\r',

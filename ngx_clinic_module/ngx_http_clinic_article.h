@@ -9,6 +9,9 @@
  * No mutable global state: all functions are reentrant.  md4c mallocs and
  * frees its own working memory inside md_parse().
  *
+ * The parser is four files (ngx_http_clinic_article_ctx.h lists them and
+ * the order in which they call each other); this header is its whole API.
+ *
  * Every output string is (len, data) and also NUL-terminated.  title,
  * summary, aliases, headings, link texts, unresolved phrases and warnings
  * are plain UTF-8 text, NOT escaped; html is HTML.

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_form.h"
+#include "ngx_http_clinic_text.h"
 
 
 typedef struct {
@@ -77,8 +78,6 @@ static ngx_http_clinic_form_err_t ngx_http_clinic_form_fail(
     const ngx_http_clinic_alloc_t *a, ngx_http_clinic_form_result_t *res,
     const ngx_http_clinic_form_field_t *f,
     ngx_http_clinic_form_reason_t reason);
-static int ngx_http_clinic_form_name_cmp(const ngx_http_clinic_form_str_t *a,
-    const ngx_http_clinic_form_str_t *b);
 static u_char *ngx_http_clinic_form_put_len(u_char *d, size_t n);
 
 
@@ -1269,74 +1268,6 @@ ngx_http_clinic_form_filled(const ngx_http_clinic_form_pairs_t *pairs,
 }
 
 
-size_t
-ngx_http_clinic_form_utf8_length(const u_char *p, size_t len)
-{
-    size_t  i, k, need, n;
-    u_char  c, lo, hi;
-
-    n = 0;
-    i = 0;
-
-    while (i < len) {
-        c = p[i];
-
-        if (c < 0x80) {
-            i++;
-            n++;
-            continue;
-        }
-
-        /* the second byte's range excludes overlongs, surrogates, >10FFFF */
-
-        lo = 0x80;
-        hi = 0xbf;
-
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-
-            if (c == 0xe0) {
-                lo = 0xa0;
-
-            } else if (c == 0xed) {
-                hi = 0x9f;
-            }
-
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-
-            if (c == 0xf0) {
-                lo = 0x90;
-
-            } else if (c == 0xf4) {
-                hi = 0x8f;
-            }
-
-        } else {
-            return (size_t) -1;
-        }
-
-        if (len - i - 1 < need || p[i + 1] < lo || p[i + 1] > hi) {
-            return (size_t) -1;
-        }
-
-        for (k = 2; k <= need; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return (size_t) -1;
-            }
-        }
-
-        i += need + 1;
-        n++;
-    }
-
-    return n;
-}
-
-
 /*
  * Checks encoding and characters, then trims and normalises line breaks
  * into a copy; sets *reason (and leaves v empty) if the raw value is bad.
@@ -1347,13 +1278,26 @@ ngx_http_clinic_form_clean(const ngx_http_clinic_alloc_t *a, const u_char *p,
     size_t len, ngx_http_clinic_form_value_t *v,
     ngx_http_clinic_form_reason_t *reason)
 {
-    size_t         i;
+    size_t         i, bad;
     u_char         c, *d;
     const u_char  *s, *e, *q;
 
-    if (ngx_http_clinic_form_utf8_length(p, len) == (size_t) -1) {
-        *reason = NGX_HTTP_CLINIC_FORM_FAIL_UTF8;
-        return NGX_HTTP_CLINIC_FORM_OK;
+    /*
+     * The check stops at a NUL too; here a NUL is a character, which fails
+     * below as a control character unless the UTF-8 after it is invalid.
+     */
+
+    for (s = p, e = p + len; s < e; s += bad + 1) {
+        bad = ngx_http_clinic_text_utf8_check(s, e - s);
+
+        if (bad == (size_t) (e - s)) {
+            break;
+        }
+
+        if (s[bad] != '\0') {
+            *reason = NGX_HTTP_CLINIC_FORM_FAIL_UTF8;
+            return NGX_HTTP_CLINIC_FORM_OK;
+        }
     }
 
     for (i = 0; i < len; i++) {
@@ -1419,7 +1363,7 @@ ngx_http_clinic_form_clean(const ngx_http_clinic_alloc_t *a, const u_char *p,
     }
 
     v->value.len = d - v->value.data;
-    v->chars = ngx_http_clinic_form_utf8_length(v->value.data, v->value.len);
+    v->chars = ngx_http_clinic_text_utf8_chars(v->value.data, v->value.len);
 
     return NGX_HTTP_CLINIC_FORM_OK;
 }
@@ -1797,22 +1741,6 @@ failed:
 }
 
 
-static int
-ngx_http_clinic_form_name_cmp(const ngx_http_clinic_form_str_t *a,
-    const ngx_http_clinic_form_str_t *b)
-{
-    int  rc;
-
-    rc = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (a->len > b->len) - (a->len < b->len);
-}
-
-
 #define NGX_HTTP_CLINIC_FORM_FP_HEAD  "clinic-form-v1\n"
 
 /* writes "<n>:" */
@@ -1870,8 +1798,11 @@ ngx_http_clinic_form_fingerprint(const ngx_http_clinic_form_result_t *res,
         v = &res->values[i];
 
         for (j = i; j > 0; j--) {
-            if (ngx_http_clinic_form_name_cmp(&sorted[j - 1]->field->name,
-                                              &v->field->name) <= 0)
+            if (ngx_http_clinic_text_cmp(sorted[j - 1]->field->name.data,
+                                         sorted[j - 1]->field->name.len,
+                                         v->field->name.data,
+                                         v->field->name.len)
+                <= 0)
             {
                 break;
             }

@@ -270,9 +270,6 @@ ngx_http_clinic_form_err_t ngx_http_clinic_form_validate(
     const ngx_http_clinic_form_pairs_t *pairs,
     const ngx_http_clinic_alloc_t *a, ngx_http_clinic_form_result_t *res);
 
-/* a UTF-8 check usable on its own: code points, or (size_t) -1 if invalid */
-size_t ngx_http_clinic_form_utf8_length(const u_char *p, size_t len);
-
 /*
  * The 422 body:
  * {"error":{"status":422,"message":"validation failed",

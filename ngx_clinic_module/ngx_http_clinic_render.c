@@ -32,6 +32,8 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_render.h"
+#include "ngx_http_clinic_text.h"
+#include "ngx_http_clinic_util.h"
 
 
 /* "-2147481748-12-31T23:59:59Z" and then some */
@@ -79,15 +81,11 @@ static u_char *ngx_http_clinic_template_find(u_char *p, u_char *last,
 static ngx_uint_t ngx_http_clinic_template_lookup(u_char *name, size_t len);
 static void ngx_http_clinic_template_error(ngx_pool_t *pool, ngx_str_t *err,
     ngx_str_t *text, u_char *start, u_char *end);
-static size_t ngx_http_clinic_escape_html(u_char *dst, u_char *src,
-    size_t len);
 static size_t ngx_http_clinic_iso_time(u_char *buf, time_t t);
 static ngx_int_t ngx_http_clinic_render_jsonld(ngx_pool_t *pool,
     ngx_http_clinic_page_vars_t *vars, ngx_str_t *updated, ngx_str_t *out);
 static ngx_int_t ngx_http_clinic_render_script(ngx_pool_t *pool,
     json_t *json, ngx_str_t *out);
-static ngx_int_t ngx_http_clinic_render_dump(ngx_pool_t *pool, json_t *json,
-    ngx_str_t *out);
 static json_t *ngx_http_clinic_render_api_item(
     ngx_http_clinic_list_item_t *item);
 static json_t *ngx_http_clinic_render_strings(ngx_str_t *s, ngx_uint_t n);
@@ -467,8 +465,8 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
             break;
 
         default:
-            len += ngx_http_clinic_escape_html(NULL, values[type].data,
-                                               values[type].len);
+            len += ngx_http_clinic_text_escape_html(NULL, values[type].data,
+                                                    values[type].len);
         }
     }
 
@@ -494,76 +492,14 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
             break;
 
         default:
-            p += ngx_http_clinic_escape_html(p, values[type].data,
-                                             values[type].len);
+            p += ngx_http_clinic_text_escape_html(p, values[type].data,
+                                                  values[type].len);
         }
     }
 
     out->len = p - out->data;
 
     return NGX_OK;
-}
-
-
-/* & < > " ' for HTML text and attributes; dst NULL only measures */
-
-static size_t
-ngx_http_clinic_escape_html(u_char *dst, u_char *src, size_t len)
-{
-    size_t   n;
-    u_char  *p, *last;
-
-    n = 0;
-    last = src + len;
-
-    for (p = src; p < last; p++) {
-
-        switch (*p) {
-
-        case '&':
-            if (dst) {
-                dst = ngx_cpymem(dst, "&amp;", 5);
-            }
-            n += 5;
-            break;
-
-        case '<':
-            if (dst) {
-                dst = ngx_cpymem(dst, "&lt;", 4);
-            }
-            n += 4;
-            break;
-
-        case '>':
-            if (dst) {
-                dst = ngx_cpymem(dst, "&gt;", 4);
-            }
-            n += 4;
-            break;
-
-        case '"':
-            if (dst) {
-                dst = ngx_cpymem(dst, "&quot;", 6);
-            }
-            n += 6;
-            break;
-
-        case '\'':
-            if (dst) {
-                dst = ngx_cpymem(dst, "&#39;", 5);
-            }
-            n += 5;
-            break;
-
-        default:
-            if (dst) {
-                *dst++ = *p;
-            }
-            n++;
-        }
-    }
-
-    return n;
 }
 
 
@@ -594,8 +530,7 @@ static ngx_int_t
 ngx_http_clinic_render_jsonld(ngx_pool_t *pool,
     ngx_http_clinic_page_vars_t *vars, ngx_str_t *updated, ngx_str_t *out)
 {
-    json_t     *ld, *publisher;
-    ngx_int_t   rc;
+    json_t  *ld, *publisher;
 
     ngx_str_null(out);
 
@@ -644,41 +579,41 @@ ngx_http_clinic_render_jsonld(ngx_pool_t *pool,
         }
     }
 
-    rc = ngx_http_clinic_render_script(pool, ld, out);
-
-    json_decref(ld);
-
-    return rc;
+    return ngx_http_clinic_render_script(pool, ld, out);
 }
 
 
-/* <script type="application/ld+json">, with < > & as \u escapes */
+/*
+ * <script type="application/ld+json">, with < > & as \u escapes;
+ * releases json
+ */
 
 static ngx_int_t
 ngx_http_clinic_render_script(ngx_pool_t *pool, json_t *json,
     ngx_str_t *out)
 {
-    char    *text, *s;
-    size_t   len;
-    u_char  *p;
+    size_t     len;
+    u_char    *p, *s, *last;
+    ngx_str_t  text;
 
     static u_char  head[] = "<script type=\"application/ld+json\">";
     static u_char  tail[] = "</script>";
 
-    text = json_dumps(json, JSON_COMPACT);
-    if (text == NULL) {
+    if (ngx_http_clinic_json_dump(pool, json, &text) != NGX_OK) {
         return NGX_ERROR;
     }
 
+    /* without the dump's final newline */
+    last = text.data + text.len - 1;
+
     len = sizeof(head) - 1 + sizeof(tail) - 1;
 
-    for (s = text; *s; s++) {
+    for (s = text.data; s < last; s++) {
         len += (*s == '<' || *s == '>' || *s == '&') ? 6 : 1;
     }
 
     out->data = ngx_pnalloc(pool, len);
     if (out->data == NULL) {
-        free(text);
         return NGX_ERROR;
     }
 
@@ -686,7 +621,7 @@ ngx_http_clinic_render_script(ngx_pool_t *pool, json_t *json,
 
     /* only inside strings: JSON itself has none of the three */
 
-    for (s = text; *s; s++) {
+    for (s = text.data; s < last; s++) {
 
         switch (*s) {
 
@@ -710,8 +645,6 @@ ngx_http_clinic_render_script(ngx_pool_t *pool, json_t *json,
     p = ngx_cpymem(p, tail, sizeof(tail) - 1);
 
     out->len = p - out->data;
-
-    free(text);
 
     return NGX_OK;
 }
@@ -757,14 +690,15 @@ ngx_http_clinic_render_list_html(ngx_pool_t *pool,
 
         len += sizeof(li) - 1 + sizeof(a) - 1 + sizeof(a_end) - 1
                + sizeof(li_end) - 1
-               + ngx_http_clinic_escape_html(NULL, it->url.data, it->url.len)
-               + ngx_http_clinic_escape_html(NULL, it->title.data,
-                                             it->title.len);
+               + ngx_http_clinic_text_escape_html(NULL, it->url.data,
+                                                  it->url.len)
+               + ngx_http_clinic_text_escape_html(NULL, it->title.data,
+                                                  it->title.len);
 
         if (it->summary.len) {
             len += sizeof(para) - 1 + sizeof(para_end) - 1
-                   + ngx_http_clinic_escape_html(NULL, it->summary.data,
-                                                 it->summary.len);
+                   + ngx_http_clinic_text_escape_html(NULL, it->summary.data,
+                                                      it->summary.len);
         }
     }
 
@@ -779,15 +713,15 @@ ngx_http_clinic_render_list_html(ngx_pool_t *pool,
         it = &items[i];
 
         p = ngx_cpymem(p, li, sizeof(li) - 1);
-        p += ngx_http_clinic_escape_html(p, it->url.data, it->url.len);
+        p += ngx_http_clinic_text_escape_html(p, it->url.data, it->url.len);
         p = ngx_cpymem(p, a, sizeof(a) - 1);
-        p += ngx_http_clinic_escape_html(p, it->title.data, it->title.len);
+        p += ngx_http_clinic_text_escape_html(p, it->title.data, it->title.len);
         p = ngx_cpymem(p, a_end, sizeof(a_end) - 1);
 
         if (it->summary.len) {
             p = ngx_cpymem(p, para, sizeof(para) - 1);
-            p += ngx_http_clinic_escape_html(p, it->summary.data,
-                                             it->summary.len);
+            p += ngx_http_clinic_text_escape_html(p, it->summary.data,
+                                                  it->summary.len);
             p = ngx_cpymem(p, para_end, sizeof(para_end) - 1);
         }
 
@@ -841,7 +775,7 @@ ngx_http_clinic_render_api_list(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    return ngx_http_clinic_render_dump(pool, json, out);
+    return ngx_http_clinic_json_dump(pool, json, out);
 }
 
 
@@ -901,43 +835,7 @@ ngx_http_clinic_render_api_article(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    return ngx_http_clinic_render_dump(pool, json, out);
-}
-
-
-/* serializes into pool memory with a final newline; releases json */
-
-static ngx_int_t
-ngx_http_clinic_render_dump(ngx_pool_t *pool, json_t *json, ngx_str_t *out)
-{
-    char    *text;
-    size_t   len;
-    u_char  *p;
-
-    text = json_dumps(json, JSON_COMPACT);
-
-    json_decref(json);
-
-    if (text == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = ngx_strlen(text);
-
-    out->data = ngx_pnalloc(pool, len + 1);
-    if (out->data == NULL) {
-        free(text);
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(out->data, text, len);
-    *p++ = '\n';
-
-    out->len = p - out->data;
-
-    free(text);
-
-    return NGX_OK;
+    return ngx_http_clinic_json_dump(pool, json, out);
 }
 
 

@@ -2,8 +2,8 @@
 /*
  * Ground layer, pure C (no nginx header): the text rules every part of the
  * module shares, each defined once here.  UTF-8 validation and counting,
- * HTML escaping, and the slug rule.  The article and form parsers, the
- * renderer and the handlers all call these.
+ * HTML escaping, the slug rule, and the byte order of strings.  The
+ * article and form parsers, the renderer and the handlers all call these.
  */
 
 
@@ -241,4 +241,25 @@ ngx_http_clinic_text_slug_valid(const u_char *p, size_t n)
     }
 
     return 1;
+}
+
+
+/*
+ * The order of slugs and field names: bytewise, a prefix before the
+ * longer string; <0, 0 or >0 like memcmp().
+ */
+
+int
+ngx_http_clinic_text_cmp(const u_char *a, size_t alen, const u_char *b,
+    size_t blen)
+{
+    int  rc;
+
+    rc = memcmp(a, b, alen < blen ? alen : blen);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (alen > blen) - (alen < blen);
 }

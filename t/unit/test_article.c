@@ -1892,74 +1892,6 @@ test_file_names(void **state)
 
 
 static void
-test_escape_html(void **state)
-{
-    u_char        buf[64];
-    size_t        n;
-    const char   *in = "a&<>\"'\xe2\x80\x99z";
-
-    (void) state;
-
-    n = ngx_http_clinic_text_escape_html(NULL, (u_char *) in, strlen(in));
-    assert_int_equal(n, strlen("a&amp;&lt;&gt;&quot;&#39;\xe2\x80\x99z"));
-
-    assert_int_equal(ngx_http_clinic_text_escape_html(buf, (u_char *) in,
-                                                         strlen(in)),
-                     n);
-    assert_memory_equal(buf, "a&amp;&lt;&gt;&quot;&#39;\xe2\x80\x99z", n);
-}
-
-
-/*
- * Regression tests for the faster paths (issue 7): each compares with what
- * the byte-at-a-time code gave, at the edges where the fast path hands
- * over to the slow one.
- */
-
-static void
-test_escape_html_runs(void **state)
-{
-    u_char        buf[256];
-    size_t        i, n;
-    static const struct {
-        const char  *in;
-        const char  *out;
-    } cases[] = {
-        { "", "" },
-        { "plain text, no escapes", "plain text, no escapes" },
-        { "&", "&amp;" },
-        { "<<>>", "&lt;&lt;&gt;&gt;" },
-        { "''\"\"", "&#39;&#39;&quot;&quot;" },
-        { "lead&mid<tail", "lead&amp;mid&lt;tail" },
-        { "&start and end>", "&amp;start and end&gt;" },
-        { "caf\xc3\xa9 & \xe2\x80\x9cq\xe2\x80\x9d",
-          "caf\xc3\xa9 &amp; \xe2\x80\x9cq\xe2\x80\x9d" },
-    };
-
-    (void) state;
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        n = ngx_http_clinic_text_escape_html(NULL,
-                                                (u_char *) cases[i].in,
-                                                strlen(cases[i].in));
-        assert_int_equal(n, strlen(cases[i].out));
-
-        memset(buf, 'X', sizeof(buf));
-        assert_int_equal(ngx_http_clinic_text_escape_html(buf,
-                                                (u_char *) cases[i].in,
-                                                strlen(cases[i].in)),
-                         n);
-        assert_memory_equal(buf, cases[i].out, n);
-        assert_int_equal(buf[n], 'X');
-    }
-
-    /* nothing is read or written for an empty string */
-    assert_int_equal(ngx_http_clinic_text_escape_html(NULL, NULL, 0), 0);
-    assert_int_equal(ngx_http_clinic_text_escape_html(buf, NULL, 0), 0);
-}
-
-
-static void
 test_utf8_every_offset(void **state)
 {
     arena_t                    *ar = *state;
@@ -2256,8 +2188,6 @@ main(void)
         T(test_sample_edge),
         T(test_out_of_memory),
         T(test_file_names),
-        T(test_escape_html),
-        T(test_escape_html_runs),
         T(test_utf8_every_offset),
         T(test_txt_heading_length_bytes),
         T(test_long_warning),

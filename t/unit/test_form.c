@@ -245,7 +245,7 @@ field(const char *name, unsigned required, size_t max,
 /* validates one value against one field, returns the failure reason or 0 */
 
 static int
-check1(const ngx_http_clinic_form_field_t *f, const char *value,
+checkn(const ngx_http_clinic_form_field_t *f, const char *value, size_t len,
     ngx_http_clinic_form_result_t *res)
 {
     ngx_http_clinic_form_pair_t   elts[1];
@@ -255,13 +255,21 @@ check1(const ngx_http_clinic_form_field_t *f, const char *value,
     pairs.nelts = 1;
     elts[0].name = f->name;
     elts[0].value.data = (u_char *) value;
-    elts[0].value.len = strlen(value);
+    elts[0].value.len = len;
 
     assert_int_equal(ngx_http_clinic_form_validate(f, 1, &pairs, &alloc, res),
                      NGX_HTTP_CLINIC_FORM_OK);
     assert_int_equal(res->nvalues, 1);
 
     return res->nfailures ? (int) res->failures[0].reason : 0;
+}
+
+
+static int
+check1(const ngx_http_clinic_form_field_t *f, const char *value,
+    ngx_http_clinic_form_result_t *res)
+{
+    return checkn(f, value, strlen(value), res);
 }
 
 
@@ -1198,31 +1206,7 @@ test_utf8(void **state)
 
     (void) state;
 
-    assert_int_equal(ngx_http_clinic_form_utf8_length(U("abc"), 3), 3);
-    /* é, €, 𝄞, U+10FFFF, U+FFFF, U+E000 */
-    assert_int_equal(ngx_http_clinic_form_utf8_length(
-                         U("\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e"
-                           "\xf4\x8f\xbf\xbf\xef\xbf\xbf\xee\x80\x80"), 19), 6);
-
-#define BAD(s)  assert_int_equal(ngx_http_clinic_form_utf8_length(U(s),      \
-                                     sizeof(s) - 1), (size_t) -1)
-    BAD("\xc0\xaf");              /* overlong "/" */
-    BAD("\xc1\xbf");
-    BAD("\xe0\x80\xaf");          /* overlong, 3 bytes */
-    BAD("\xe0\x9f\xbf");
-    BAD("\xf0\x80\x80\xaf");      /* overlong, 4 bytes */
-    BAD("\xf0\x8f\xbf\xbf");
-    BAD("\xed\xa0\x80");          /* U+D800 */
-    BAD("\xed\xbf\xbf");          /* U+DFFF */
-    BAD("\xf4\x90\x80\x80");      /* U+110000 */
-    BAD("\xf5\x80\x80\x80");
-    BAD("\xff");
-    BAD("\x80");                  /* stray continuation */
-    BAD("a\xe2\x82");             /* truncated */
-    BAD("\xe2\x82z");
-    BAD("\xf0\x9d\x84");
-    BAD("\xc3");
-#undef BAD
+    /* the UTF-8 rule itself is text.c's, tested in test_text.c */
 
     f = field("name", 1, 200, NGX_HTTP_CLINIC_FORM_TEXT);
 
@@ -1239,6 +1223,14 @@ test_utf8(void **state)
                      NGX_HTTP_CLINIC_FORM_FAIL_UTF8);
     assert_int_equal(check1(&f, "\xc0\xaf", &res),
                      NGX_HTTP_CLINIC_FORM_FAIL_UTF8);
+
+    /* a NUL is a character: invalid UTF-8 after it is still found */
+    assert_int_equal(checkn(&f, "a\0\xc3\xa9\0b\xff", 7, &res),
+                     NGX_HTTP_CLINIC_FORM_FAIL_UTF8);
+
+    /* and without it, the NUL fails as a control character */
+    assert_int_equal(checkn(&f, "a\0\xc3\xa9\0b\xff", 6, &res),
+                     NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
 }
 
 
@@ -1246,8 +1238,6 @@ static void
 test_control_chars(void **state)
 {
     ngx_http_clinic_form_field_t   f;
-    ngx_http_clinic_form_pair_t    elts[1];
-    ngx_http_clinic_form_pairs_t   pairs;
     ngx_http_clinic_form_result_t  res;
 
     (void) state;
@@ -1268,16 +1258,8 @@ test_control_chars(void **state)
     assert_int_equal(check1(&f, "\f", &res), NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
 
     /* NUL, e.g. from %00 */
-    pairs.elts = elts;
-    pairs.nelts = 1;
-    elts[0].name = f.name;
-    elts[0].value.data = (u_char *) "a\0b";
-    elts[0].value.len = 3;
-    assert_int_equal(ngx_http_clinic_form_validate(&f, 1, &pairs, &alloc,
-                                                   &res),
-                     NGX_HTTP_CLINIC_FORM_OK);
-    assert_int_equal(res.nfailures, 1);
-    assert_int_equal(res.failures[0].reason, NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
+    assert_int_equal(checkn(&f, "a\0b", 3, &res),
+                     NGX_HTTP_CLINIC_FORM_FAIL_CHARS);
 }
 
 
