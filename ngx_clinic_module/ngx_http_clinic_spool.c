@@ -46,6 +46,7 @@
 #include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
+#include "ngx_http_clinic_store.h"
 #include "ngx_http_clinic_contact.h"
 
 
@@ -1623,8 +1624,8 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
 
         batch->outstanding++;
 
-        if (ngx_http_clinic_contact_store(rec->ep, pool, &rec->sub, NULL,
-                                          ngx_http_clinic_spool_stored, rec)
+        if (ngx_http_clinic_store_send(rec->ep, pool, &rec->sub, NULL,
+                                       ngx_http_clinic_spool_stored, rec)
             != NGX_OK)
         {
             batch->outstanding--;
@@ -1808,13 +1809,7 @@ ngx_http_clinic_spool_judge(ngx_http_clinic_spool_t *sp,
 
     /* a record can only ever reach its own tenant's keys */
 
-    if (rec->sub.stream.len <= cscf->key_prefix.len
-        || rec->sub.dedupe.len <= cscf->key_prefix.len
-        || ngx_strncmp(rec->sub.stream.data, cscf->key_prefix.data,
-                       cscf->key_prefix.len) != 0
-        || ngx_strncmp(rec->sub.dedupe.data, cscf->key_prefix.data,
-                       cscf->key_prefix.len) != 0)
-    {
+    if (ngx_http_clinic_store_tenant_keys(cscf, &rec->sub) != NGX_OK) {
         ngx_http_clinic_spool_reject(sp, f, off, rec->end,
                                      "keys outside the tenant's prefix");
         return NGX_DECLINED;
