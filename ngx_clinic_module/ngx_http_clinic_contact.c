@@ -25,6 +25,7 @@
 #include "ngx_http_clinic_form.h"
 #include "ngx_http_clinic_limit.h"
 #include "ngx_http_clinic_store.h"
+#include "ngx_http_clinic_spool.h"
 #include "ngx_http_clinic_contact.h"
 
 

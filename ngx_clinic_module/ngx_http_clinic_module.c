@@ -20,6 +20,7 @@
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_limit.h"
 #include "ngx_http_clinic_store.h"
+#include "ngx_http_clinic_spool.h"
 #include "ngx_http_clinic_contact.h"
 #include "ngx_http_clinic_articles.h"
 #include "ngx_http_clinic_admin.h"

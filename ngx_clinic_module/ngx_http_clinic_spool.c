@@ -47,7 +47,7 @@
 #include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
 #include "ngx_http_clinic_store.h"
-#include "ngx_http_clinic_contact.h"
+#include "ngx_http_clinic_spool.h"
 
 
 #define NGX_HTTP_CLINIC_SPOOL_INTERVAL     1000     /* ms between ticks */
