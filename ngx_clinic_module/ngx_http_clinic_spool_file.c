@@ -984,6 +984,9 @@ ngx_http_clinic_spool_finish(ngx_http_clinic_spool_t *sp,
             sp->buf_file = NULL;
         }
 
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                       "clinic spool: \"%s\" replayed, emptied", f->path);
+
         return;
     }
 

@@ -39,6 +39,7 @@ typedef enum {
 typedef struct {
     ngx_http_clinic_spool_batch_t   *batch;
     ngx_http_clinic_spool_file_t    *file;
+    off_t                            off;        /* where its line starts */
     off_t                            end;        /* just after its line */
     ngx_uint_t                       state;
     ngx_http_clinic_redis_endpoint_t *ep;
@@ -302,6 +303,11 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
             batch->failed = 1;
             rec->state = NGX_HTTP_CLINIC_SPOOL_FAILED;
             stop = 1;
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                           "clinic spool: record at %O of \"%s\" not sent, "
+                           "the rest of the batch waits", rec->off,
+                           rec->file->path);
         }
     }
 
@@ -361,6 +367,10 @@ ngx_http_clinic_spool_fill(ngx_http_clinic_spool_t *sp,
 
     off = f->confirmed;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                   "clinic spool: replaying \"%s\" from offset %O",
+                   f->path, off);
+
     while (batch->nrec < NGX_HTTP_CLINIC_SPOOL_BATCH) {
 
         /* an own file: only what clients were told is queued */
@@ -413,6 +423,7 @@ ngx_http_clinic_spool_fill(ngx_http_clinic_spool_t *sp,
         rec = &batch->rec[batch->nrec];
         rec->batch = batch;
         rec->file = f;
+        rec->off = off;
         rec->end = next;
 
         if (rc == NGX_HTTP_CLINIC_SPOOL_LONG) {
@@ -527,6 +538,10 @@ ngx_http_clinic_spool_reject(ngx_http_clinic_spool_t *sp,
     ngx_http_clinic_spool_file_t *f, off_t off, off_t next, const char *why)
 {
     ngx_http_clinic_stats_hdr_t  *hdr;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                   "clinic spool: record at %O of \"%s\" skipped (%s)",
+                   off, f->path, why);
 
     f->bad = 1;
 
@@ -647,9 +662,19 @@ ngx_http_clinic_spool_stored(void *data,
     {
         rec->state = NGX_HTTP_CLINIC_SPOOL_DONE;
 
+        ngx_log_debug4(NGX_LOG_DEBUG_HTTP, batch->spool->log, 0,
+                       "clinic spool: record at %O of \"%s\" is in Redis "
+                       "as \"%V\"%s", rec->off, rec->file->path, &result->id,
+                       result->outcome == NGX_HTTP_CLINIC_STORE_DUPLICATE
+                       ? " (stored before)" : "");
+
     } else {
         rec->state = NGX_HTTP_CLINIC_SPOOL_FAILED;
         batch->failed = 1;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->spool->log, 0,
+                       "clinic spool: record at %O of \"%s\" not taken by "
+                       "Redis, retried later", rec->off, rec->file->path);
     }
 
     batch->outstanding--;
