@@ -15,7 +15,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <ngx_md5.h>
-#include <ngx_sha1.h>
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
@@ -25,12 +24,13 @@
 #include "ngx_http_clinic_redis.h"
 #include "ngx_http_clinic_form.h"
 #include "ngx_http_clinic_limit.h"
+#include "ngx_http_clinic_store.h"
+#include "ngx_http_clinic_spool.h"
 #include "ngx_http_clinic_contact.h"
 
 
 #define NGX_HTTP_CLINIC_UA_MAX       512
 #define NGX_HTTP_CLINIC_PAGE_MAX     2048
-#define NGX_HTTP_CLINIC_DEDUPE_TTL   "86400"
 #define NGX_HTTP_CLINIC_WAIT_MAX     4096   /* submissions behind a backlog */
 #define NGX_HTTP_CLINIC_WAIT_STEP    2      /* ms between looks at it */
 
@@ -44,20 +44,6 @@ typedef struct {
     unsigned                         honeypot:1;
     unsigned                         waiting:1;
 } ngx_http_clinic_contact_ctx_t;
-
-
-typedef struct {
-    ngx_http_clinic_store_pt         handler;
-    void                            *data;
-
-    /* kept to send the script itself when Redis does not know its hash */
-    ngx_http_clinic_redis_endpoint_t *ep;
-    ngx_pool_t                      *pool;
-    int                              argc;
-    const char                     **argv;
-    size_t                          *lens;
-    unsigned                         retried:1;
-} ngx_http_clinic_store_ctx_t;
 
 
 static void ngx_http_clinic_contact_body(ngx_http_request_t *r);
@@ -91,58 +77,12 @@ static ngx_int_t ngx_http_clinic_contact_error(ngx_http_request_t *r,
     const char *message);
 static ngx_int_t ngx_http_clinic_contact_html(ngx_http_request_t *r,
     ngx_uint_t status, const char *title, ngx_str_t *text);
-static void ngx_http_clinic_store_reply(void *data, redisReply *reply);
 static ngx_http_clinic_form_field_t *ngx_http_clinic_contact_fields(
     ngx_http_request_t *r, ngx_uint_t *n);
 static int ngx_http_clinic_contact_match(void *ctx, const u_char *s,
     size_t len);
 static ngx_table_elt_t *ngx_http_clinic_find_header(ngx_http_request_t *r,
     const char *name, size_t len);
-
-
-/*
- * KEYS: stream, dedupe key, client limit key ("" for none), tenant limit
- * key.  ARGV: retention ms, client limit, client period, tenant limit,
- * tenant period, honeypot, then the entry's field/value pairs.
- * Returns {0, id} added, {1, id} duplicate, {2, seconds} limited,
- * {3, ""} honeypot counted.  A client over its own limit is not counted
- * against the tenant's, so one client cannot use up the tenant's.  With
- * retention off the stream never expires (PERSIST undoes an earlier one).
- */
-
-static const char  ngx_http_clinic_store_script[] =
-    "local function over(key, limit, period)\n"
-    "  if tonumber(limit) == 0 then return 0 end\n"
-    "  local n = redis.call('INCR', key)\n"
-    "  if n == 1 then redis.call('EXPIRE', key, period) end\n"
-    "  if n > tonumber(limit) then\n"
-    "    local ttl = redis.call('TTL', key)\n"
-    "    if ttl < 1 then ttl = 1 end\n"
-    "    return ttl\n"
-    "  end\n"
-    "  return 0\n"
-    "end\n"
-    "if KEYS[3] ~= '' then\n"
-    "  local c = over(KEYS[3], ARGV[2], ARGV[3])\n"
-    "  if c > 0 then return {2, tostring(c)} end\n"
-    "  local t = over(KEYS[4], ARGV[4], ARGV[5])\n"
-    "  if t > 0 then return {2, tostring(t)} end\n"
-    "  if ARGV[6] == '1' then return {3, ''} end\n"
-    "end\n"
-    "local prev = redis.call('GET', KEYS[2])\n"
-    "if prev then return {1, prev} end\n"
-    "local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 7))\n"
-    "redis.call('SET', KEYS[2], id, 'EX', " NGX_HTTP_CLINIC_DEDUPE_TTL ")\n"
-    "local keep = tonumber(ARGV[1])\n"
-    "if keep > 0 then\n"
-    "  local now = redis.call('TIME')\n"
-    "  local ms = now[1] * 1000 + math.floor(now[2] / 1000)\n"
-    "  redis.call('XTRIM', KEYS[1], 'MINID', tostring(ms - keep))\n"
-    "  redis.call('PEXPIRE', KEYS[1], keep)\n"
-    "else\n"
-    "  redis.call('PERSIST', KEYS[1])\n"
-    "end\n"
-    "return {0, id}\n";
 
 
 ngx_int_t
@@ -373,19 +313,15 @@ ngx_http_clinic_contact_store_now(ngx_http_request_t *r,
     limits.tenant_count = clcf->limit_tenant.count;
     limits.tenant_period = clcf->limit_tenant.period;
 
-    if (ngx_http_clinic_key(r->pool, cscf, "limit:client:",
-                            &r->connection->addr_text, &limits.client_key)
-        != NGX_OK
-        || ngx_http_clinic_key(r->pool, cscf, "limit:tenant", NULL,
-                               &limits.tenant_key)
-           != NGX_OK)
+    if (ngx_http_clinic_store_limit_keys(r->pool, cscf,
+                                         &r->connection->addr_text, &limits)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_clinic_contact_store(cscf->redis, r->pool, &ctx->sub,
-                                       &limits, ngx_http_clinic_contact_stored,
-                                       ctx);
+    rc = ngx_http_clinic_store_send(cscf->redis, r->pool, &ctx->sub, &limits,
+                                    ngx_http_clinic_contact_stored, ctx);
 
     if (rc == NGX_OK) {
         r->read_event_handler = ngx_http_test_reading;
@@ -784,16 +720,19 @@ ngx_http_clinic_contact_wants_json(ngx_http_request_t *r,
 }
 
 
-/* the stream entry: declared fields, then received, ip, user_agent, page */
+/*
+ * The stream entry: declared fields, then received, ip, user_agent, page;
+ * the store names its keys.
+ */
 
 static ngx_int_t
 ngx_http_clinic_contact_submission(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx, ngx_http_clinic_form_result_t *res)
 {
-    u_char                       *p, md5[16];
+    u_char                        md5[16];
     size_t                        i, n;
     ngx_md5_t                     md5ctx;
-    ngx_str_t                    *pairs, key, hex;
+    ngx_str_t                    *pairs;
     ngx_tm_t                      tm;
     ngx_table_elt_t              *idem;
     ngx_http_clinic_alloc_t       alloc;
@@ -863,13 +802,6 @@ ngx_http_clinic_contact_submission(ngx_http_request_t *r,
     ctx->sub.npairs = n;
     ctx->sub.retention = clcf->retention;
 
-    if (ngx_http_clinic_key(r->pool, cscf, "submissions", NULL,
-                            &ctx->sub.stream)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
     /*
      * The dedupe key: the Idempotency-Key when the client sends one, else
      * the submission's own fields, so a double click is stored once.
@@ -898,21 +830,7 @@ ngx_http_clinic_contact_submission(ngx_http_request_t *r,
 
     ngx_md5_final(md5, &md5ctx);
 
-    hex.data = ngx_pnalloc(r->pool, 32);
-    if (hex.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_hex_dump(hex.data, md5, 16);
-    hex.len = p - hex.data;
-
-    if (ngx_http_clinic_key(r->pool, cscf, "dedupe:", &hex, &key) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ctx->sub.dedupe = key;
-
-    return NGX_OK;
+    return ngx_http_clinic_store_keys(r->pool, cscf, md5, &ctx->sub);
 }
 
 
@@ -1207,178 +1125,6 @@ ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.content_length_n = b->last - b->pos;
 
     return ngx_http_clinic_send_body(r, b);
-}
-
-
-ngx_int_t
-ngx_http_clinic_contact_store(ngx_http_clinic_redis_endpoint_t *ep,
-    ngx_pool_t *pool, ngx_http_clinic_submission_t *sub,
-    ngx_http_clinic_store_limits_t *limits, ngx_http_clinic_store_pt handler,
-    void *data)
-{
-    int                           argc;
-    u_char                       *p, *nums;
-    size_t                       *lens;
-    ngx_uint_t                    i;
-    const char                  **argv;
-    ngx_http_clinic_store_ctx_t  *sctx;
-    ngx_http_clinic_main_conf_t  *cmcf;
-
-    sctx = ngx_palloc(pool, sizeof(ngx_http_clinic_store_ctx_t));
-    argc = 3 + 4 + 6 + sub->npairs;
-    argv = ngx_palloc(pool, argc * sizeof(char *));
-    lens = ngx_palloc(pool, argc * sizeof(size_t));
-    nums = ngx_pnalloc(pool, 6 * (NGX_TIME_T_LEN + 1));
-
-    if (sctx == NULL || argv == NULL || lens == NULL || nums == NULL) {
-        return NGX_ERROR;
-    }
-
-    sctx->handler = handler;
-    sctx->data = data;
-    sctx->ep = ep;
-    sctx->pool = pool;
-    sctx->argc = argc;
-    sctx->argv = argv;
-    sctx->lens = lens;
-    sctx->retried = 0;
-
-    /* Redis keeps scripts by their SHA1: the 1 KB script is sent once */
-
-    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_clinic_module);
-
-#define ngx_http_clinic_arg(n, s, l)                                          \
-    argv[n] = (const char *) (s); lens[n] = (l)
-
-    ngx_http_clinic_arg(0, "EVALSHA", 7);
-    ngx_http_clinic_arg(1, cmcf->store_sha, 40);
-    ngx_http_clinic_arg(2, "4", 1);
-    ngx_http_clinic_arg(3, sub->stream.data, sub->stream.len);
-    ngx_http_clinic_arg(4, sub->dedupe.data, sub->dedupe.len);
-
-    if (limits) {
-        ngx_http_clinic_arg(5, limits->client_key.data,
-                            limits->client_key.len);
-        ngx_http_clinic_arg(6, limits->tenant_key.data,
-                            limits->tenant_key.len);
-
-    } else {
-        /* replays were counted when they came in */
-        ngx_http_clinic_arg(5, "", 0);
-        ngx_http_clinic_arg(6, sub->stream.data, sub->stream.len);
-    }
-
-    p = nums;
-
-    ngx_http_clinic_arg(7, p,
-                        ngx_sprintf(p, "%T", sub->retention * 1000) - p);
-    p += lens[7];
-    ngx_http_clinic_arg(8, p, ngx_sprintf(p, "%ui",
-                                 limits ? limits->client_count : 0) - p);
-    p += lens[8];
-    ngx_http_clinic_arg(9, p, ngx_sprintf(p, "%T",
-                                 limits ? limits->client_period : 1) - p);
-    p += lens[9];
-    ngx_http_clinic_arg(10, p, ngx_sprintf(p, "%ui",
-                                  limits ? limits->tenant_count : 0) - p);
-    p += lens[10];
-    ngx_http_clinic_arg(11, p, ngx_sprintf(p, "%T",
-                                  limits ? limits->tenant_period : 1) - p);
-    ngx_http_clinic_arg(12, (limits && limits->honeypot) ? "1" : "0", 1);
-
-    for (i = 0; i < sub->npairs; i++) {
-        ngx_http_clinic_arg(13 + i, sub->pairs[i].data, sub->pairs[i].len);
-    }
-
-#undef ngx_http_clinic_arg
-
-    return ngx_http_clinic_redis_send(ep, pool, argc, argv, lens,
-                                      ngx_http_clinic_store_reply, sctx,
-                                      NULL);
-}
-
-
-static void
-ngx_http_clinic_store_reply(void *data, redisReply *reply)
-{
-    ngx_http_clinic_store_ctx_t *sctx = data;
-
-    ngx_int_t                       n;
-    redisReply                     *code, *value;
-    ngx_http_clinic_store_result_t  result;
-
-    ngx_memzero(&result, sizeof(ngx_http_clinic_store_result_t));
-    result.outcome = NGX_HTTP_CLINIC_STORE_FAILED;
-
-    if (reply && reply->type == REDIS_REPLY_ERROR && !sctx->retried
-        && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-    {
-        /* a restarted Redis: send the script itself, once */
-
-        sctx->retried = 1;
-        sctx->argv[0] = "EVAL";
-        sctx->lens[0] = 4;
-        sctx->argv[1] = ngx_http_clinic_store_script;
-        sctx->lens[1] = sizeof(ngx_http_clinic_store_script) - 1;
-
-        if (ngx_http_clinic_redis_send(sctx->ep, sctx->pool, sctx->argc,
-                                       sctx->argv, sctx->lens,
-                                       ngx_http_clinic_store_reply, sctx,
-                                       NULL)
-            == NGX_OK)
-        {
-            return;
-        }
-    }
-
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-        code = reply->element[0];
-        value = reply->element[1];
-
-        if (code->type == REDIS_REPLY_INTEGER
-            && value->type == REDIS_REPLY_STRING)
-        {
-            result.id.data = (u_char *) value->str;
-            result.id.len = value->len;
-
-            switch (code->integer) {
-            case 0:
-                result.outcome = NGX_HTTP_CLINIC_STORE_ADDED;
-                break;
-            case 1:
-                result.outcome = NGX_HTTP_CLINIC_STORE_DUPLICATE;
-                break;
-            case 2:
-                n = ngx_atoi(result.id.data, result.id.len);
-                result.outcome = NGX_HTTP_CLINIC_STORE_LIMITED;
-                result.retry_after = (n > 0) ? n : 1;
-                break;
-            case 3:
-                result.outcome = NGX_HTTP_CLINIC_STORE_COUNTED;
-                break;
-            }
-        }
-    }
-
-    sctx->handler(sctx->data, &result);
-}
-
-
-/* the store script's SHA1 for EVALSHA, computed once at configuration */
-
-void
-ngx_http_clinic_contact_init_conf(ngx_http_clinic_main_conf_t *cmcf)
-{
-    u_char      digest[20];
-    ngx_sha1_t  sha1;
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, ngx_http_clinic_store_script,
-                    sizeof(ngx_http_clinic_store_script) - 1);
-    ngx_sha1_final(digest, &sha1);
-
-    (void) ngx_hex_dump(cmcf->store_sha, digest, 20);
 }
 
 

@@ -19,6 +19,8 @@
 #include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_limit.h"
+#include "ngx_http_clinic_store.h"
+#include "ngx_http_clinic_spool.h"
 #include "ngx_http_clinic_contact.h"
 #include "ngx_http_clinic_pages.h"
 #include "ngx_http_clinic_admin.h"
@@ -747,7 +749,7 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    ngx_http_clinic_contact_init_conf(ccmf);
+    ngx_http_clinic_store_init_conf(ccmf);
 
     if (ccmf->spool.len) {
         ccmf->limit_zone = ngx_http_clinic_limit_add_zone(cf,
