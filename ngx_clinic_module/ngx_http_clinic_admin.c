@@ -17,6 +17,7 @@
 #include "ngx_http_clinic_redis.h"
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_pagecache.h"
+#include "ngx_http_clinic_store.h"
 #include "ngx_http_clinic_admin.h"
 
 
@@ -187,9 +188,7 @@ ngx_http_clinic_admin_submissions(ngx_http_request_t *r,
 
     ctx->r = r;
 
-    if (ngx_http_clinic_key(r->pool, cscf, "submissions", NULL, &key)
-        != NGX_OK)
-    {
+    if (ngx_http_clinic_store_stream_key(r->pool, cscf, &key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -98,6 +98,16 @@ ngx_http_clinic_store_init_conf(ngx_http_clinic_main_conf_t *cmcf)
 }
 
 
+/* clinic:{T}:submissions, the tenant's stream: the admin API reads it */
+
+ngx_int_t
+ngx_http_clinic_store_stream_key(ngx_pool_t *pool,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *key)
+{
+    return ngx_http_clinic_key(pool, cscf, "submissions", NULL, key);
+}
+
+
 ngx_int_t
 ngx_http_clinic_store_keys(ngx_pool_t *pool, ngx_http_clinic_srv_conf_t *cscf,
     u_char *digest, ngx_http_clinic_submission_t *sub)
@@ -105,7 +115,7 @@ ngx_http_clinic_store_keys(ngx_pool_t *pool, ngx_http_clinic_srv_conf_t *cscf,
     u_char     hex[32];
     ngx_str_t  value;
 
-    if (ngx_http_clinic_key(pool, cscf, "submissions", NULL, &sub->stream)
+    if (ngx_http_clinic_store_stream_key(pool, cscf, &sub->stream)
         != NGX_OK)
     {
         return NGX_ERROR;
