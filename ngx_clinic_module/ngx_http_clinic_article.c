@@ -1,8 +1,7 @@
 
 /*
- * Treatment articles: see ngx_http_clinic_article.h for the rules and the
- * decisions taken where SPEC 4 leaves room.  This file is the public API,
- * the input checks, the front matter and the copywriter's plain-text
+ * Treatment articles: see ngx_http_clinic_article.h for the rules, and
+ * docs/content-format.md.  This file is the public API, the input checks, the front matter and the copywriter's plain-text
  * format; the Markdown format is in ngx_http_clinic_markdown.c, [LINK]
  * resolution in ngx_http_clinic_links.c, the shared parse context in
  * ngx_http_clinic_article_ctx.c.
@@ -561,7 +560,7 @@ ngx_http_clinic_article_fm_aliases(ngx_http_clinic_article_ctx_t *ctx,
 }
 
 
-/* the copywriter's format (SPEC 4.2) */
+/* the copywriter's format */
 
 static void
 ngx_http_clinic_article_txt(ngx_http_clinic_article_ctx_t *ctx,

@@ -1,7 +1,7 @@
 
 /*
  * Treatment articles: front matter, the copywriter's plain-text format, the
- * Markdown format and [LINK] resolution (SPEC 4.1-4.3).
+ * Markdown format and [LINK] resolution (docs/content-format.md).
  *
  * Pure C, no nginx headers, so that it can be unit tested and fuzzed on its
  * own.  All memory comes from the caller's allocator (the request pool) and

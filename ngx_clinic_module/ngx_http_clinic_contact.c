@@ -1,6 +1,6 @@
 
 /*
- * clinic_contact: the contact form (SPEC 5).
+ * clinic_contact: the contact form.
  *
  * The request body is parsed and validated by the pure form parser; a
  * valid submission goes to Redis in one atomic script that applies the

@@ -1,6 +1,6 @@
 
 /*
- * clinic_contact: the contact form (SPEC 5).  It stores through the
+ * clinic_contact: the contact form.  It stores through the
  * submission store and spools what Redis cannot take in time.
  */
 

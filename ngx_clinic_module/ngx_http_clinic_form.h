@@ -1,6 +1,6 @@
 
 /*
- * The contact form: request body parsing and field validation (SPEC 5).
+ * The contact form: request body parsing and field validation.
  *
  * Pure C, no nginx headers, so that it can be unit tested and fuzzed on its
  * own.  All memory comes from the caller's allocator (the request pool) and

@@ -1,6 +1,6 @@
 
 /*
- * [LINK] resolution (SPEC 4.3), pure C: the tenant's link index (phrases
+ * [LINK] resolution (docs/content-format.md), pure C: the tenant's link index (phrases
  * normalized into an open-addressing table, the best two articles a
  * phrase names) and the markers of body text, resolved against it by
  * looking back over the words before them.  Emits through the parse
@@ -76,7 +76,7 @@ static const ngx_http_clinic_article_str_t *ngx_http_clinic_article_lookup(
     ngx_http_clinic_article_ctx_t *ctx);
 
 
-/* [LINK] markers (SPEC 4.3) */
+/* [LINK] markers */
 
 /*
  * Emits body text, resolving or removing its markers.  Each marker looks

@@ -1,6 +1,6 @@
 
 /*
- * The Markdown format (SPEC 4.1), pure C: an adapter from md4c's parse
+ * The Markdown format (docs/content-format.md), pure C: an adapter from md4c's parse
  * events to the parser's own HTML, with URLs and entities decoded and
  * checked, spans md4c leaves open closed, and text runs handed to the
  * [LINK] resolver.  Calls ngx_http_clinic_links.c and the parse context.

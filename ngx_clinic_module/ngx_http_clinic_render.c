@@ -1,7 +1,7 @@
 
 /*
  * Rendering: page templates, the article page, the listing, JSON-LD and
- * the JSON content API bodies (SPEC 4.4, 4.5).  Nothing here does I/O.
+ * the JSON content API bodies (docs/api.md).  Nothing here does I/O.
  *
  * Every output lives in the caller's pool.  jansson's objects and the
  * strings it mallocs are released before a function returns, on every

@@ -51,7 +51,7 @@ typedef struct {
 } ngx_http_clinic_link_item_t;
 
 
-/* an article record of the API (SPEC 4.5) */
+/* an article record of the API (docs/api.md) */
 typedef struct {
     ngx_http_clinic_list_item_t      item;
     ngx_str_t                        html;

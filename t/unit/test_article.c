@@ -1,6 +1,6 @@
 
 /*
- * Unit tests for the article parser (SPEC 4.1-4.3): run by t/unit/article.t
+ * Unit tests for the article parser (docs/content-format.md): run by t/unit/article.t
  * with CMOCKA_MESSAGE_OUTPUT=TAP.  Fixtures are found next to this file
  * (t/unit/fixtures), or in $CLINIC_FIXTURES.
  */
