@@ -1,9 +1,10 @@
 
 /*
  * Treatment articles: see ngx_http_clinic_article.h for the rules, and
- * docs/content-format.md.  This file is the public API, the input checks, the front matter and the copywriter's plain-text
- * format; the Markdown format is in ngx_http_clinic_markdown.c, [LINK]
- * resolution in ngx_http_clinic_links.c, the shared parse context in
+ * docs/content-format.md.  This file is the public API, the input checks,
+ * the front matter and the copywriter's plain-text format; the Markdown
+ * format is in ngx_http_clinic_markdown.c, [LINK] resolution in
+ * ngx_http_clinic_links.c, the shared parse context in
  * ngx_http_clinic_article_ctx.c.
  */
 
