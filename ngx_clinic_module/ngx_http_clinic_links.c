@@ -1,8 +1,8 @@
 
 /*
- * [LINK] resolution (docs/content-format.md), pure C: the tenant's link index (phrases
- * normalized into an open-addressing table, the best two articles a
- * phrase names) and the markers of body text, resolved against it by
+ * [LINK] resolution (docs/content-format.md), pure C: the tenant's link
+ * index (phrases normalized into an open-addressing table, the best two
+ * articles a phrase names) and the markers of body text, resolved against it by
  * looking back over the words before them.  Emits through the parse
  * context; calls only ngx_http_clinic_article_ctx.c.
  */
