@@ -3,7 +3,8 @@
  * The Markdown format (docs/content-format.md), pure C: an adapter from
  * md4c's parse events to the parser's own HTML, with URLs and entities
  * decoded and checked, spans md4c leaves open closed, and text runs
- * handed to the [LINK] resolver.  Calls ngx_http_clinic_links.c and the parse context.
+ * handed to the [LINK] resolver.  Calls ngx_http_clinic_links.c and the
+ * parse context.
  */
 
 
