@@ -1077,7 +1077,8 @@ ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t    *b;
 
     if (title == NULL) {
-        len = text->len;
+        /* the JSON body and its final newline */
+        len = text->len + 1;
 
     } else {
         len = sizeof("<!DOCTYPE html>\n<html lang=\"en\"><head><meta "

@@ -25,6 +25,8 @@
 #define NGX_HTTP_CLINIC_FNV_PRIME   0x100000001b3ULL
 
 
+static void ngx_http_clinic_content_cleanup(void *data);
+static void ngx_http_clinic_tpl_cleanup(void *data);
 static ngx_int_t ngx_http_clinic_content_changed(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
@@ -69,6 +71,7 @@ ngx_http_clinic_hash(uint64_t h, const void *data, size_t len)
 ngx_http_clinic_content_t *
 ngx_http_clinic_content_create(ngx_conf_t *cf, ngx_str_t *path)
 {
+    ngx_pool_cleanup_t         *cln;
     ngx_http_clinic_content_t  *content;
 
     content = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_content_t));
@@ -78,7 +81,30 @@ ngx_http_clinic_content_create(ngx_conf_t *cf, ngx_str_t *path)
 
     content->path = *path;
 
+    /* a worker's index lives as long as the cycle: it goes with it */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_clinic_content_cleanup;
+    cln->data = content;
+
     return content;
+}
+
+
+static void
+ngx_http_clinic_content_cleanup(void *data)
+{
+    ngx_http_clinic_content_t  *content = data;
+
+    if (content->index) {
+        ngx_destroy_pool(content->index->pool);
+        content->index = NULL;
+        content->loaded = 0;
+    }
 }
 
 
@@ -651,6 +677,7 @@ ngx_http_clinic_title_cmp(const void *a, const void *b)
 ngx_http_clinic_tpl_t *
 ngx_http_clinic_tpl_create(ngx_conf_t *cf, ngx_str_t *path)
 {
+    ngx_pool_cleanup_t     *cln;
     ngx_http_clinic_tpl_t  *t;
 
     t = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_tpl_t));
@@ -660,7 +687,28 @@ ngx_http_clinic_tpl_create(ngx_conf_t *cf, ngx_str_t *path)
 
     t->path = *path;
 
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_clinic_tpl_cleanup;
+    cln->data = t;
+
     return t;
+}
+
+
+static void
+ngx_http_clinic_tpl_cleanup(void *data)
+{
+    ngx_http_clinic_tpl_t  *t = data;
+
+    if (t->pool) {
+        ngx_destroy_pool(t->pool);
+        t->pool = NULL;
+        t->tpl = NULL;
+    }
 }
 
 

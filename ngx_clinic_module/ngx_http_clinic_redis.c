@@ -101,8 +101,9 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
             && ep->timeout == timeout
             && ep->db == db
             && ep->password_file.len == password_file->len
-            && ngx_strncmp(ep->password_file.data, password_file->data,
-                           password_file->len) == 0)
+            && (password_file->len == 0
+                || ngx_strncmp(ep->password_file.data, password_file->data,
+                               password_file->len) == 0))
         {
             return ep;
         }
