@@ -90,6 +90,9 @@ static ngx_int_t ngx_http_clinic_page_etag(ngx_pool_t *pool,
     ngx_http_clinic_page_t *page);
 static void ngx_http_clinic_articles_cleanup(void *data);
 static ngx_int_t ngx_http_clinic_pages_method(ngx_http_request_t *r);
+static ngx_http_clinic_list_item_t *ngx_http_clinic_articles_items(
+    ngx_http_request_t *r, ngx_http_clinic_index_t *index, ngx_uint_t from,
+    ngx_uint_t n);
 
 
 static const char  *ngx_http_clinic_kind_names[] = { "page", "list", "api" };
@@ -685,11 +688,9 @@ ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
 {
     uint64_t                         v;
     ngx_str_t                        empty;
-    ngx_uint_t                       i;
     ngx_http_clinic_template_t      *tpl;
     ngx_http_clinic_list_item_t     *items;
     ngx_http_clinic_page_vars_t      vars;
-    ngx_http_clinic_article_info_t  *a;
 
     if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL) {
         return NGX_ERROR;
@@ -702,25 +703,9 @@ ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
         }
     }
 
-    items = ngx_pcalloc(r->pool, (index->narticles + 1)
-                                 * sizeof(ngx_http_clinic_list_item_t));
+    items = ngx_http_clinic_articles_items(r, index, 0, index->narticles);
     if (items == NULL) {
         return NGX_ERROR;
-    }
-
-    for (i = 0; i < index->narticles; i++) {
-        a = index->by_title[i];
-
-        items[i].slug = a->slug;
-        items[i].title = a->title;
-        items[i].summary = a->summary;
-        items[i].updated = a->mtime;
-
-        if (ngx_http_clinic_articles_url(r, &a->slug, &items[i].url)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
     }
 
     ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
@@ -1059,11 +1044,10 @@ ngx_http_clinic_api_list(ngx_http_request_t *r)
     uint64_t                         v;
     ngx_int_t                        n;
     ngx_str_t                        arg;
-    ngx_uint_t                       i, limit, offset, count;
+    ngx_uint_t                       limit, offset, count;
     ngx_http_clinic_page_t           page;
     ngx_http_clinic_index_t         *index;
     ngx_http_clinic_list_item_t     *items;
-    ngx_http_clinic_article_info_t  *a;
 
     limit = NGX_HTTP_CLINIC_API_LIMIT;
     offset = 0;
@@ -1093,29 +1077,12 @@ ngx_http_clinic_api_list(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    count = 0;
+    count = (offset < index->narticles)
+            ? ngx_min(limit, index->narticles - offset) : 0;
 
-    items = ngx_pcalloc(r->pool, (limit + 1)
-                                 * sizeof(ngx_http_clinic_list_item_t));
+    items = ngx_http_clinic_articles_items(r, index, offset, count);
     if (items == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    for (i = offset; i < index->narticles && count < limit; i++) {
-        a = index->by_title[i];
-
-        items[count].slug = a->slug;
-        items[count].title = a->title;
-        items[count].summary = a->summary;
-        items[count].updated = a->mtime;
-
-        if (ngx_http_clinic_articles_url(r, &a->slug, &items[count].url)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        count++;
     }
 
     ngx_memzero(&page, sizeof(ngx_http_clinic_page_t));
@@ -1189,4 +1156,38 @@ ngx_http_clinic_articles_cleanup(void *data)
 
         ctx->claimed = 0;
     }
+}
+
+
+/* the listing's items from..from+n of the articles by title, in r->pool */
+
+static ngx_http_clinic_list_item_t *
+ngx_http_clinic_articles_items(ngx_http_request_t *r,
+    ngx_http_clinic_index_t *index, ngx_uint_t from, ngx_uint_t n)
+{
+    ngx_uint_t                       i;
+    ngx_http_clinic_list_item_t     *items;
+    ngx_http_clinic_article_info_t  *a;
+
+    items = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_http_clinic_list_item_t));
+    if (items == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        a = index->by_title[from + i];
+
+        items[i].slug = a->slug;
+        items[i].title = a->title;
+        items[i].summary = a->summary;
+        items[i].updated = a->mtime;
+
+        if (ngx_http_clinic_articles_url(r, &a->slug, &items[i].url)
+            != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
+    return items;
 }
