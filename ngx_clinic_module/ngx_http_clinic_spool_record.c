@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_util.h"
 #include "ngx_http_clinic_store.h"
 #include "ngx_http_clinic_spool_int.h"
 
@@ -42,10 +43,10 @@ ngx_http_clinic_spool_record_encode(ngx_pool_t *pool, ngx_str_t *id,
 {
     int          n;
     u_char      *p;
-    size_t       size;
     json_t      *json, *pairs;
     uint32_t     crc;
     ngx_int_t    rc;
+    ngx_str_t    text;
     ngx_uint_t   i;
 
     /* json is released before returning, on every path */
@@ -100,12 +101,16 @@ ngx_http_clinic_spool_record_encode(ngx_pool_t *pool, ngx_str_t *id,
         goto done;
     }
 
-    size = json_dumpb(json, NULL, 0, JSON_COMPACT);
-    if (size == 0) {
+    /* the JSON with its final newline; json is released by the dump */
+
+    n = ngx_http_clinic_json_dump(pool, json, &text);
+    json = NULL;
+
+    if (n != NGX_OK) {
         goto done;
     }
 
-    line->len = sizeof("01234567 ") - 1 + size + 1;
+    line->len = sizeof("01234567 ") - 1 + text.len;
 
     if (line->len > NGX_HTTP_CLINIC_SPOOL_RECORD_MAX) {
         rc = NGX_DECLINED;
@@ -117,16 +122,10 @@ ngx_http_clinic_spool_record_encode(ngx_pool_t *pool, ngx_str_t *id,
         goto done;
     }
 
-    p = line->data + sizeof("01234567 ") - 1;
+    crc = ngx_crc32_long(text.data, text.len - 1);
 
-    if (json_dumpb(json, (char *) p, size, JSON_COMPACT) != size) {
-        goto done;
-    }
-
-    crc = ngx_crc32_long(p, size);
-
-    (void) ngx_sprintf(line->data, "%08xD ", crc);
-    line->data[line->len - 1] = '\n';
+    p = ngx_sprintf(line->data, "%08xD ", crc);
+    ngx_memcpy(p, text.data, text.len);
 
     rc = NGX_OK;
 
@@ -136,7 +135,9 @@ done:
         json_decref(pairs);
     }
 
-    json_decref(json);
+    if (json) {
+        json_decref(json);
+    }
 
     return rc;
 }
