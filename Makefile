@@ -11,6 +11,8 @@
 #   make demo       start Redis and nginx with conf/demo.conf; demo-stop
 #   make unit       build the C unit tests
 #   make fuzz       build the libFuzzer targets
+#   make inbox      regenerate ngx_http_clinic_inbox.c from inbox/ (the
+#                   inbox app's HTML, CSS and JS)
 
 SHELL      := /bin/bash
 ROOT       := $(CURDIR)
@@ -51,7 +53,7 @@ DEBS := build-essential nginx nginx-dev libhiredis-dev libjansson-dev \
         libtest-base-perl libcmocka-dev tini valgrind clang wrk curl \
         libipc-run3-perl libssl-dev zlib1g-dev
 
-.PHONY: all deps test test-asan asan unit fuzz demo demo-stop clean
+.PHONY: all deps test test-asan asan unit fuzz inbox demo demo-stop clean
 
 all: $(MODULE)
 
@@ -111,6 +113,12 @@ deps:
 	@# the packaged services are not ours: tests and the demo start their own
 	@-service nginx stop >/dev/null 2>&1; service redis-server stop \
 	    >/dev/null 2>&1; true
+
+inbox: ngx_clinic_module/ngx_http_clinic_inbox.c
+
+ngx_clinic_module/ngx_http_clinic_inbox.c: inbox/gen.pl inbox/inbox.html \
+        inbox/inbox.css inbox/inbox.js
+	perl inbox/gen.pl inbox > $@.tmp && mv -f $@.tmp $@
 
 unit: $(UNIT_BINS)
 

@@ -362,7 +362,7 @@ ngx_http_clinic_create_srv_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->tenant = { 0, NULL };
-     *     conf->admin_token = { 0, NULL };
+     *     conf->admin_tokens = NULL;
      *     conf->key_prefix = { 0, NULL };
      *     conf->server_names = NULL;
      *     conf->is_tenant = 0;
@@ -699,7 +699,7 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->handler == NGX_HTTP_CLINIC_ADMIN) {
         cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
 
-        if (cscf->admin_token.len == 0) {
+        if (cscf->admin_tokens == NULL) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"clinic_admin\" needs "
                           "\"clinic_admin_token_file\" in its server "
@@ -1662,13 +1662,13 @@ ngx_http_clinic_admin_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_t  *value;
 
-    if (cscf->admin_token.data) {
+    if (cscf->admin_tokens) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    if (ngx_http_clinic_read_secret(cf, &value[1], &cscf->admin_token,
+    if (ngx_http_clinic_read_tokens(cf, &value[1], &cscf->admin_tokens,
                                     NGX_HTTP_CLINIC_TOKEN_MIN)
         != NGX_OK)
     {

@@ -80,7 +80,7 @@ typedef struct {
     ngx_str_t                        tenant;
     ngx_uint_t                       index;      /* in main conf tenants */
     ngx_http_clinic_redis_endpoint_t *redis;
-    ngx_str_t                        admin_token;
+    ngx_array_t                     *admin_tokens; /* ngx_str_t */
     ngx_str_t                        key_prefix; /* "clinic:{T}:" */
 
     /* where the tenant was first seen, for errors reported at merge */

@@ -108,6 +108,19 @@ ngx_http_clinic_store_stream_key(ngx_pool_t *pool,
 }
 
 
+/*
+ * clinic:{T}:handled, the inbox's handled marks: a sorted set of stream
+ * ids, scored by their milliseconds
+ */
+
+ngx_int_t
+ngx_http_clinic_store_handled_key(ngx_pool_t *pool,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *key)
+{
+    return ngx_http_clinic_key(pool, cscf, "handled", NULL, key);
+}
+
+
 ngx_int_t
 ngx_http_clinic_store_keys(ngx_pool_t *pool, ngx_http_clinic_srv_conf_t *cscf,
     u_char *digest, ngx_http_clinic_submission_t *sub)

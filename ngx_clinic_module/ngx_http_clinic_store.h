@@ -76,6 +76,10 @@ void ngx_http_clinic_store_init_conf(ngx_http_clinic_main_conf_t *cmcf);
 ngx_int_t ngx_http_clinic_store_stream_key(ngx_pool_t *pool,
     ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *key);
 
+/* the tenant's handled marks of the inbox (a sorted set of stream ids) */
+ngx_int_t ngx_http_clinic_store_handled_key(ngx_pool_t *pool,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *key);
+
 /*
  * The tenant's stream and dedupe keys for sub, in pool; digest is the 16
  * byte MD5 that tells one submission from another.

@@ -17,10 +17,13 @@
 
 
 #define NGX_HTTP_CLINIC_SECRET_MAX  512
+#define NGX_HTTP_CLINIC_TOKENS_MAX  65536
 
 
 static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
     u_char *buf, ssize_t n, ngx_str_t *value, size_t min);
+static ngx_int_t ngx_http_clinic_parse_tokens(ngx_conf_t *cf,
+    ngx_str_t *path, u_char *buf, size_t n, ngx_array_t *tokens, size_t min);
 static void *ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size);
 
 
@@ -226,6 +229,185 @@ ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given, size_t len)
     }
 
     return diff == 0;
+}
+
+
+/*
+ * 1 when given is one of tokens (ngx_str_t).  Every token is compared,
+ * whichever matches, so the time does not tell which one did.
+ */
+
+ngx_int_t
+ngx_http_clinic_tokens_match(ngx_array_t *tokens, u_char *given, size_t len)
+{
+    ngx_str_t   *t;
+    ngx_uint_t   i, match;
+
+    t = tokens->elts;
+    match = 0;
+
+    for (i = 0; i < tokens->nelts; i++) {
+        match |= ngx_http_clinic_token_equal(&t[i], given, len);
+    }
+
+    return match;
+}
+
+
+/*
+ * Reads a file of tokens, one a line (ngx_str_t into *tokens, in cf->pool):
+ * blank lines and lines starting with "#" are skipped, spaces, tabs and a
+ * CR around a token are not part of it.  Errors name the file and line;
+ * a file without a token is an error too.
+ */
+
+ngx_int_t
+ngx_http_clinic_read_tokens(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_array_t **tokens, size_t min)
+{
+    size_t        size;
+    u_char       *buf;
+    ssize_t       n;
+    ngx_fd_t      fd;
+    ngx_int_t     rc;
+    ngx_str_t     path;
+    ngx_array_t  *a;
+
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open token file \"%V\"", &path);
+        return NGX_ERROR;
+    }
+
+    /* one byte more than allowed tells a file that is too big */
+
+    buf = ngx_alloc(NGX_HTTP_CLINIC_TOKENS_MAX + 1, cf->log);
+    if (buf == NULL) {
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    size = 0;
+
+    do {
+        n = ngx_read_fd(fd, buf + size, NGX_HTTP_CLINIC_TOKENS_MAX + 1 - size);
+        if (n > 0) {
+            size += n;
+        }
+    } while (n > 0 && size <= NGX_HTTP_CLINIC_TOKENS_MAX);
+
+    ngx_close_file(fd);
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read token file \"%V\"", &path);
+        rc = NGX_ERROR;
+
+    } else if (size > NGX_HTTP_CLINIC_TOKENS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "token file \"%V\" is over %uz bytes", &path,
+                           (size_t) NGX_HTTP_CLINIC_TOKENS_MAX);
+        rc = NGX_ERROR;
+
+    } else {
+        a = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+
+        rc = (a == NULL) ? NGX_ERROR
+             : ngx_http_clinic_parse_tokens(cf, &path, buf, size, a, min);
+
+        if (rc == NGX_OK) {
+            *tokens = a;
+        }
+    }
+
+    ngx_explicit_memzero(buf, size);
+    ngx_free(buf);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_parse_tokens(ngx_conf_t *cf, ngx_str_t *path, u_char *buf,
+    size_t n, ngx_array_t *tokens, size_t min)
+{
+    u_char      *p, *q, *r, *eol, *end;
+    ngx_str_t   *t;
+    ngx_uint_t   line;
+
+    end = buf + n;
+    line = 0;
+
+    for (p = buf; p < end; p = eol + 1) {
+        line++;
+
+        eol = ngx_strlchr(p, end, '\n');
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        q = eol;
+
+        while (p < q && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r')) {
+            q--;
+        }
+
+        if (p == q || *p == '#') {
+            continue;
+        }
+
+        if ((size_t) (q - p) < min
+            || q - p >= NGX_HTTP_CLINIC_SECRET_MAX)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "token in \"%V\" line %ui must be %uz to %uz "
+                               "characters", path, line, min,
+                               (size_t) NGX_HTTP_CLINIC_SECRET_MAX - 1);
+            return NGX_ERROR;
+        }
+
+        for (r = p; r < q; r++) {
+            if (*r <= 0x20 || *r >= 0x7f) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "token in \"%V\" line %ui must be "
+                                   "printable characters without spaces",
+                                   path, line);
+                return NGX_ERROR;
+            }
+        }
+
+        t = ngx_array_push(tokens);
+        if (t == NULL) {
+            return NGX_ERROR;
+        }
+
+        t->len = q - p;
+        t->data = ngx_pnalloc(cf->pool, t->len);
+        if (t->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(t->data, p, t->len);
+    }
+
+    if (tokens->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "token file \"%V\" holds no token", path);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -32,6 +32,10 @@ ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
     ngx_str_t *key);
 ngx_int_t ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given,
     size_t len);
+ngx_int_t ngx_http_clinic_tokens_match(ngx_array_t *tokens, u_char *given,
+    size_t len);
+ngx_int_t ngx_http_clinic_read_tokens(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_array_t **tokens, size_t min);
 ngx_int_t ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t *value, size_t min);
 void ngx_http_clinic_pool_alloc(ngx_pool_t *pool, ngx_http_clinic_alloc_t *a);

@@ -398,7 +398,79 @@ invalid clinic_contact_retention "forever"
 >>> token
 short
 --- emerg
-secret in "\S+token" must be 16 to 511 characters
+token in "\S+token" line 1 must be 16 to 511 characters
+
+
+
+=== TEST 29a: a token file of comments and blank lines only
+--- config
+    clinic_admin_token_file $FILES/token;  # HERE
+--- files
+>>> token
+# front desk
+
+   # revoked 2026-05-01
+--- emerg
+token file "\S+token" holds no token
+
+
+
+=== TEST 29b: an empty token file
+--- config
+    clinic_admin_token_file $FILES/token;  # HERE
+--- files
+>>> token
+--- emerg
+token file "\S+token" holds no token
+
+
+
+=== TEST 29c: a token line with a space names the line
+--- config
+    clinic_admin_token_file $FILES/token;  # HERE
+--- files
+>>> token
+# the clinic's tokens
+token-of-the-front-desk-0123
+
+token of the manager 0123456789
+--- emerg
+token in "\S+token" line 4 must be printable characters without spaces
+
+
+
+=== TEST 29d: a short token on a later line names the line
+--- config
+    clinic_admin_token_file $FILES/token;  # HERE
+--- files
+>>> token
+token-of-the-front-desk-0123
+short
+--- emerg
+token in "\S+token" line 2 must be 16 to 511 characters
+
+
+
+=== TEST 29e: a token file that does not exist
+--- config
+    clinic_admin_token_file /nonexistent/clinic.token;  # HERE
+--- emerg
+cannot open token file "\/nonexistent\/clinic\.token"
+
+
+
+=== TEST 29f: several tokens, comments, blank lines, spaces around tokens
+--- config
+    clinic_admin_token_file $FILES/token;
+    location /admin/ { clinic_admin; }
+--- files
+>>> token
+# front desk
+token-of-the-front-desk-0123
+	  token-of-the-manager-0123456  
+
+# token-of-a-former-employee is gone
+--- ok
 
 
 

@@ -39,7 +39,7 @@ GET /admin/submissions
 --- response_headers
 Content-Type: application/json; charset=utf-8
 --- response_body
-{"submissions":[{"id":"1700000000000-0","received":"2023-11-14T22:13:20Z","fields":{"name":"Ann Lee","message":"Stiff neck"}}],"next":null}
+{"submissions":[{"id":"1700000000000-0","received":"2023-11-14T22:13:20Z","handled":false,"fields":{"name":"Ann Lee","message":"Stiff neck"}}],"next":null,"total":1,"unread":1}
 --- no_error_log
 [error]
 
@@ -63,7 +63,7 @@ test-token-0123456789abcdef
 GET /admin/submissions/1-1
 --- response_body eval
 my $v = $main::BigValue; $v =~ s/\n/\\n/g;
-qq{{"id":"1-1","received":"2023-11-14T22:13:20Z","fields":{"message":"$v"}}\n}
+qq{{"id":"1-1","received":"2023-11-14T22:13:20Z","handled":false,"fields":{"message":"$v"}}\n}
 --- no_error_log
 [error]
 
@@ -87,8 +87,8 @@ test-token-0123456789abcdef
 --- error_code eval
 [200, 200, 404]
 --- response_body eval
-[qq{{"id":"5-5","received":null,"fields":{"name":"Bo"}}\n},
- qq{{"id":"5-5","received":null,"fields":{"name":"Bo"}}\n},
+[qq{{"id":"5-5","received":null,"handled":false,"fields":{"name":"Bo"}}\n},
+ qq{{"id":"5-5","received":null,"handled":false,"fields":{"name":"Bo"}}\n},
  qq{{"error":{"status":404,"message":"no such submission"}}\n}]
 --- no_error_log
 [error]
@@ -214,7 +214,7 @@ test-token-0123456789abcdef
 --- response_body eval
 [qq{{"error":{"status":503,"message":"submissions are temporarily unavailable, try again shortly"}}\n},
  qr/504 Gateway/,
- qq{{"submissions":[],"next":null}\n}]
+ qq{{"submissions":[],"next":null,"total":0,"unread":0}\n}]
 
 
 

@@ -34,7 +34,7 @@ redis-secret-pw
 --- request
 GET /admin/submissions/7-7
 --- response_body
-{"id":"7-7","received":null,"fields":{"name":"db3"}}
+{"id":"7-7","received":null,"handled":false,"fields":{"name":"db3"}}
 --- no_error_log
 [error]
 

@@ -96,8 +96,8 @@ main::seed();
 --- request eval
 ["GET /admin/submissions?limit=2", "GET /admin/submissions?limit=2&after=1-2"]
 --- response_body eval
-[qq{{"submissions":[{"id":"1-1","received":"2026-01-01T00:00:00Z","fields":{"name":"A1"}},{"id":"1-2","received":"2026-01-01T00:00:00Z","fields":{"name":"A2"}}],"next":"1-2"}\n},
- qq{{"submissions":[{"id":"1-3","received":"2026-01-01T00:00:00Z","fields":{"name":"A3"}}],"next":null}\n}]
+[qq{{"submissions":[{"id":"1-1","received":"2026-01-01T00:00:00Z","handled":false,"fields":{"name":"A1"}},{"id":"1-2","received":"2026-01-01T00:00:00Z","handled":false,"fields":{"name":"A2"}}],"next":"1-2","total":3,"unread":3}\n},
+ qq{{"submissions":[{"id":"1-3","received":"2026-01-01T00:00:00Z","handled":false,"fields":{"name":"A3"}}],"next":null,"total":3,"unread":3}\n}]
 --- no_error_log
 [error]
 
@@ -128,7 +128,7 @@ main::seed();
 --- response_body_like eval
 [qr/after must be a submission id/, qr/after must be a submission id/,
  qr/after must be a submission id/, qr/"status":400/, qr/"status":400/,
- qr/^\{"submissions":\[\],"next":null\}$/]
+ qr/^\{"submissions":\[\],"next":null,"total":\d+,"unread":\d+\}$/]
 --- no_error_log
 [error]
 
@@ -144,7 +144,7 @@ main::seed();
 --- error_code eval
 [200, 204, 404, 404]
 --- response_body eval
-[qq{{"id":"1-2","received":"2026-01-01T00:00:00Z","fields":{"name":"A2"}}\n}, "",
+[qq{{"id":"1-2","received":"2026-01-01T00:00:00Z","handled":false,"fields":{"name":"A2"}}\n}, "",
  qq{{"error":{"status":404,"message":"no such submission"}}\n},
  qq{{"error":{"status":404,"message":"no such submission"}}\n}]
 
@@ -160,7 +160,7 @@ main::seed();
 --- error_code eval
 [200, 404]
 --- response_body eval
-[qq{{"submissions":[{"id":"1-1","received":null,"fields":{"name":"B-secret"}}],"next":null}\n},
+[qq{{"submissions":[{"id":"1-1","received":null,"handled":false,"fields":{"name":"B-secret"}}],"next":null,"total":1,"unread":1}\n},
  qq{{"error":{"status":404,"message":"no such submission"}}\n}]
 
 
