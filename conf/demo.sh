@@ -45,9 +45,14 @@ Redis on $run/redis.sock.  Logs are in $run/.
   curl -H 'Accept: application/json' \\
        -d 'name=Ann Lee&email=ann@example.com&message=Stiff neck' \\
        http://northside.localhost:8080/contact
-  curl -H "Authorization: Bearer \$(cat demo/northside.token)" \\
-       http://northside.localhost:8080/admin/submissions
+  curl -H "Authorization: Bearer northside-demo-token-change-me-0001" \\
+       'http://northside.localhost:8080/admin/submissions?order=desc'
   curl http://status.localhost:8081/status
+
+The clinics' inboxes, in a browser (a token of demo/*.token to sign in):
+
+  http://northside.localhost:8080/admin/   northside-demo-token-change-me-0001
+  http://harbour.localhost:8080/admin/     harbour-demo-token-change-me-0002
 
 Stop it with: make demo-stop
 END
