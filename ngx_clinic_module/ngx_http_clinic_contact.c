@@ -26,6 +26,7 @@
 #include "ngx_http_clinic_limit.h"
 #include "ngx_http_clinic_store.h"
 #include "ngx_http_clinic_spool.h"
+#include "ngx_http_clinic_notify.h"
 #include "ngx_http_clinic_contact.h"
 
 
@@ -856,6 +857,11 @@ ngx_http_clinic_contact_stored(void *data,
     case NGX_HTTP_CLINIC_STORE_ADDED:
     case NGX_HTTP_CLINIC_STORE_DUPLICATE:
         ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_STORED);
+
+        /* its $clinic_* variables; a new entry (not a duplicate) notifies */
+        ngx_http_clinic_notify_request(r, &result->id, &ctx->sub,
+                               result->outcome == NGX_HTTP_CLINIC_STORE_ADDED);
+
         rc = ngx_http_clinic_contact_accepted(r, ctx, NGX_HTTP_CREATED,
                                               &result->id);
         break;

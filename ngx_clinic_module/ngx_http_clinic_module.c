@@ -21,6 +21,7 @@
 #include "ngx_http_clinic_limit.h"
 #include "ngx_http_clinic_store.h"
 #include "ngx_http_clinic_spool.h"
+#include "ngx_http_clinic_notify.h"
 #include "ngx_http_clinic_contact.h"
 #include "ngx_http_clinic_pages.h"
 #include "ngx_http_clinic_admin.h"
@@ -34,6 +35,7 @@ static char *ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent,
 static void *ngx_http_clinic_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_clinic_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_clinic_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_clinic_init_process(ngx_cycle_t *cycle);
 static void ngx_http_clinic_exit_process(ngx_cycle_t *cycle);
@@ -65,6 +67,8 @@ static char *ngx_http_clinic_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clinic_retention(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clinic_contact_notify(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clinic_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clinic_admin_token_file(ngx_conf_t *cf,
@@ -260,6 +264,13 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       offsetof(ngx_http_clinic_loc_conf_t, store_ip),
       NULL },
 
+    { ngx_string("clinic_contact_notify"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_contact_notify,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("clinic_spool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_clinic_spool,
@@ -279,7 +290,7 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_clinic_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_clinic_preconfiguration,      /* preconfiguration */
     ngx_http_clinic_postconfiguration,     /* postconfiguration */
 
     ngx_http_clinic_create_main_conf,      /* create main configuration */
@@ -598,6 +609,7 @@ ngx_http_clinic_create_loc_conf(ngx_conf_t *cf)
     conf->store_ip = NGX_CONF_UNSET;
     conf->limit_client.count = NGX_CONF_UNSET_UINT;
     conf->limit_tenant.count = NGX_CONF_UNSET_UINT;
+    conf->notify = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -632,6 +644,7 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
     ngx_conf_merge_sec_value(conf->retention, prev->retention, 0);
     ngx_conf_merge_value(conf->store_ip, prev->store_ip, 1);
+    ngx_conf_merge_ptr_value(conf->notify, prev->notify, NULL);
 
     if (conf->limit_client.count == NGX_CONF_UNSET_UINT) {
         conf->limit_client = prev->limit_client;
@@ -696,6 +709,15 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->handler == NGX_HTTP_CLINIC_CONTACT && conf->notify) {
+        /* a replay has no location: the server's, else the first one */
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->notify == NULL) {
+            cscf->notify = conf->notify;
+        }
+    }
+
     if (conf->handler == NGX_HTTP_CLINIC_ADMIN) {
         cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
 
@@ -710,6 +732,13 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clinic_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_clinic_notify_add_variables(cf);
 }
 
 
@@ -750,6 +779,10 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
     }
 
     ngx_http_clinic_store_init_conf(ccmf);
+
+    if (ngx_http_clinic_notify_init_conf(cf, ccmf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (ccmf->spool.len) {
         ccmf->limit_zone = ngx_http_clinic_limit_add_zone(cf,
@@ -1226,6 +1259,14 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLINIC_ADMIN:
         core->handler = ngx_http_clinic_admin_handler;
+
+        /* $clinic_inbox_url points into the first admin location */
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->admin_prefix.len == 0) {
+            cscf->admin_prefix = core->name;
+        }
+
         break;
 
     case NGX_HTTP_CLINIC_ARTICLES:
@@ -1611,6 +1652,58 @@ ngx_http_clinic_retention(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid clinic_contact_retention \"%V\"",
                            &value[1]);
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * clinic_contact_notify URI | off: in a location, for its submissions; in
+ * a server, also for those replayed from the spool (which have no
+ * location)
+ */
+
+static char *
+ngx_http_clinic_contact_notify(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clinic_loc_conf_t *clcf = conf;
+
+    ngx_str_t                      *value;
+    ngx_http_core_srv_conf_t       *core;
+    ngx_http_clinic_srv_conf_t     *cscf;
+    ngx_http_clinic_notify_conf_t  *nc;
+
+    if (clcf->notify != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        clcf->notify = NULL;
+        return NGX_CONF_OK;
+    }
+
+    nc = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_notify_conf_t));
+    if (nc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_clinic_notify_parse(cf, &value[1], nc) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the notification runs in this server, as an internal redirect */
+    core = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    nc->ctx = core->ctx;
+
+    clcf->notify = nc;
+
+    if (cf->cmd_type == NGX_HTTP_SRV_CONF) {
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+        cscf->notify = nc;
     }
 
     return NGX_CONF_OK;

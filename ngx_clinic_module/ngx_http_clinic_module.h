@@ -23,6 +23,14 @@ typedef struct ngx_http_clinic_stats_s  ngx_http_clinic_stats_t;
 
 
 
+/* clinic_contact_notify: a local URI, run in its tenant's server */
+typedef struct {
+    ngx_str_t                        uri;
+    ngx_str_t                        args;
+    ngx_http_conf_ctx_t             *ctx;        /* the server's */
+} ngx_http_clinic_notify_conf_t;
+
+
 typedef enum {
     NGX_HTTP_CLINIC_NONE = 0,
     NGX_HTTP_CLINIC_ARTICLES,
@@ -71,6 +79,11 @@ typedef struct {
     ngx_queue_t                      waiting;
     ngx_uint_t                       nwaiting;
     ngx_event_t                      wait_event;
+
+    /* $clinic_submission_id, $clinic_submission_received; -1: unused */
+    ngx_int_t                        var_submission_id;
+    ngx_int_t                        var_submission_received;
+
     unsigned                         status:1;
 } ngx_http_clinic_main_conf_t;
 
@@ -90,6 +103,10 @@ typedef struct {
     ngx_array_t                     *server_names; /* ngx_str_t, lower */
     ngx_str_t                        articles_prefix;
     void                            *content;    /* of clinic_articles */
+    ngx_str_t                        admin_prefix; /* of clinic_admin */
+
+    /* for replays: the server's clinic_contact_notify, else a contact's */
+    ngx_http_clinic_notify_conf_t   *notify;
 
     /* per worker: the purge generation, polled from Redis */
     uint64_t                         purge_gen;
@@ -125,6 +142,7 @@ typedef struct {
     time_t                           retention;
     ngx_flag_t                       store_ip;
     ngx_uint_t                       limit_set;  /* unsigned: conf seen */
+    ngx_http_clinic_notify_conf_t   *notify;     /* NULL: none */
 } ngx_http_clinic_loc_conf_t;
 
 

@@ -18,6 +18,7 @@
 #include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
 #include "ngx_http_clinic_store.h"
+#include "ngx_http_clinic_notify.h"
 #include "ngx_http_clinic_spool_int.h"
 
 
@@ -43,6 +44,7 @@ typedef struct {
     off_t                            end;        /* just after its line */
     ngx_uint_t                       state;
     ngx_http_clinic_redis_endpoint_t *ep;
+    ngx_http_clinic_srv_conf_t      *cscf;       /* its tenant */
     ngx_http_clinic_submission_t     sub;
 } ngx_http_clinic_spool_rec_t;
 
@@ -525,6 +527,7 @@ ngx_http_clinic_spool_judge(ngx_http_clinic_spool_t *sp,
     }
 
     rec->ep = cscf->redis;
+    rec->cscf = cscf;
     rec->state = NGX_HTTP_CLINIC_SPOOL_SENT;
 
     return NGX_OK;
@@ -667,6 +670,13 @@ ngx_http_clinic_spool_stored(void *data,
                        "as \"%V\"%s", rec->off, rec->file->path, &result->id,
                        result->outcome == NGX_HTTP_CLINIC_STORE_DUPLICATE
                        ? " (stored before)" : "");
+
+        /* a new entry notifies, as from a request; a duplicate did before */
+
+        if (result->outcome == NGX_HTTP_CLINIC_STORE_ADDED) {
+            ngx_http_clinic_notify_send(rec->cscf->notify, &result->id,
+                                        &rec->sub);
+        }
 
     } else {
         rec->state = NGX_HTTP_CLINIC_SPOOL_FAILED;

@@ -81,7 +81,7 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
 
     /* generous; every write below is bounded by b->end all the same */
 
-    size = 8192 + st->nredis * 8192 + n * 4096;
+    size = 8192 + st->nredis * 8192 + n * 4608;
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
@@ -343,6 +343,28 @@ ngx_http_clinic_status_tenants(u_char *p, u_char *end,
                              &tenants[i]->tenant, outcomes[c],
                              t->counter[NGX_HTTP_CLINIC_T_STORED + c]);
         }
+    }
+
+    p = ngx_slprintf(p, end, "# HELP clinic_notifications_total "
+                     "Notifications of new submissions (clinic_contact_"
+                     "notify) by outcome.\n"
+                     "# TYPE clinic_notifications_total counter\n");
+
+    for (i = 0; i < n; i++) {
+        if (tenants[i]->index >= st->ntenants) {
+            continue;
+        }
+
+        t = &st->tenant[tenants[i]->index];
+
+        p = ngx_slprintf(p, end, "clinic_notifications_total"
+                         "{tenant=\"%V\",outcome=\"sent\"} %uA\n"
+                         "clinic_notifications_total"
+                         "{tenant=\"%V\",outcome=\"failed\"} %uA\n",
+                         &tenants[i]->tenant,
+                         t->counter[NGX_HTTP_CLINIC_T_NOTIFY_SENT],
+                         &tenants[i]->tenant,
+                         t->counter[NGX_HTTP_CLINIC_T_NOTIFY_FAILED]);
     }
 
     return p;

@@ -561,3 +561,49 @@ invalid clinic_base_url "ftp://clinic\.example": use http\(s\)://host\[:port\]
     clinic_contact_store_ip maybe;  # HERE
 --- emerg
 invalid value "maybe" in "clinic_contact_store_ip" directive, it must be "on" or "off"
+
+
+
+=== TEST 41: clinic_contact_notify takes a local URI, not a URL
+--- config
+    location = /contact {
+        clinic_contact;
+        clinic_contact_notify http://hooks.example.com/lead;  # HERE
+    }
+--- emerg
+invalid clinic_contact_notify "http:\/\/hooks.example.com\/lead": it takes the URI of a location of this server
+
+
+
+=== TEST 42: clinic_contact_notify takes no variables
+--- config
+    clinic_contact_notify /_notify/$clinic_tenant;  # HERE
+--- emerg
+invalid clinic_contact_notify "\/_notify\/\$clinic_tenant": the character at offset 9 is not allowed
+
+
+
+=== TEST 43: clinic_contact_notify takes no dot segments
+--- config
+    clinic_contact_notify /hooks/../_notify;  # HERE
+--- emerg
+invalid clinic_contact_notify "\/hooks\/..\/_notify": no "." or ".." segments
+
+
+
+=== TEST 44: a second clinic_contact_notify in one place
+--- config
+    clinic_contact_notify /_notify;
+    clinic_contact_notify /_other;  # HERE
+--- emerg
+"clinic_contact_notify" directive is duplicate
+
+
+
+=== TEST 45: clinic_contact_notify with its arguments, and off in a location
+--- config
+    clinic_contact_notify /_notify?via=clinic;
+    location = /contact { clinic_contact; }
+    location = /contact-quiet { clinic_contact; clinic_contact_notify off; }
+    location = /_notify { internal; return 204; }
+--- ok
