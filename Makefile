@@ -11,6 +11,8 @@
 #   make demo       start Redis and nginx with conf/demo.conf; demo-stop
 #   make unit       build the C unit tests
 #   make fuzz       build the libFuzzer targets
+#   make test-browser  only the browser journeys (t/050-browser.t: headless
+#                   chromium and puppeteer-core from t/browser/node_modules)
 
 SHELL      := /bin/bash
 ROOT       := $(CURDIR)
@@ -49,9 +51,17 @@ FUZZ_BINS  := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(FUZZ_SRCS))
 DEBS := build-essential nginx nginx-dev libhiredis-dev libjansson-dev \
         libpcre2-dev libmd4c-dev libmd4c-html0-dev redis-server \
         libtest-base-perl libcmocka-dev tini valgrind clang wrk curl \
-        libipc-run3-perl libssl-dev zlib1g-dev
+        libipc-run3-perl libssl-dev zlib1g-dev \
+        chromium nodejs fonts-dejavu-core
 
-.PHONY: all deps test test-asan asan unit fuzz demo demo-stop clean
+# the browser journeys' npm packages (puppeteer-core, pinned by the lock
+# file); puppeteer-core drives Debian's /usr/bin/chromium and downloads no
+# browser of its own
+BROWSER_DIR   := t/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
+
+.PHONY: all deps browser-deps test test-asan test-browser asan unit fuzz \
+        demo demo-stop clean
 
 all: $(MODULE)
 
@@ -108,9 +118,24 @@ deps:
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends \
 	        $(DEBS) >/dev/null; \
 	fi
+	@# npm: Debian's package, unless nodejs (NodeSource's) brings its own
+	@if ! command -v npm >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends npm >/dev/null; \
+	fi
 	@# the packaged services are not ours: tests and the demo start their own
 	@-service nginx stop >/dev/null 2>&1; service redis-server stop \
 	    >/dev/null 2>&1; true
+	@$(MAKE) -s browser-deps
+
+# npm ci only when the lock file changed since the last install: no network
+# once installed; --prefer-offline takes npm's cache over the registry
+browser-deps: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefer-offline \
+	    --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 unit: $(UNIT_BINS)
 
@@ -139,6 +164,9 @@ test: $(MODULE) asan unit
 
 test-asan: asan unit
 	@bash t/run.sh --asan
+
+test-browser: $(MODULE) $(BROWSER_STAMP)
+	@bash t/run.sh t/050-browser.t
 
 demo: $(MODULE)
 	@bash conf/demo.sh start
