@@ -13,6 +13,8 @@
 #   make fuzz       build the libFuzzer targets
 #   make inbox      regenerate ngx_http_clinic_inbox.c from inbox/ (the
 #                   inbox app's HTML, CSS and JS)
+#   make test-browser  only the browser journeys (t/050-browser.t: headless
+#                   chromium and puppeteer-core from t/browser/node_modules)
 
 SHELL      := /bin/bash
 ROOT       := $(CURDIR)
@@ -51,9 +53,17 @@ FUZZ_BINS  := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(FUZZ_SRCS))
 DEBS := build-essential nginx nginx-dev libhiredis-dev libjansson-dev \
         libpcre2-dev libmd4c-dev libmd4c-html0-dev redis-server \
         libtest-base-perl libcmocka-dev tini valgrind clang wrk curl \
-        libipc-run3-perl libssl-dev zlib1g-dev
+        libipc-run3-perl libssl-dev zlib1g-dev \
+        chromium nodejs fonts-dejavu-core
 
-.PHONY: all deps test test-asan asan unit fuzz inbox demo demo-stop clean
+# the browser journeys' npm packages (puppeteer-core, pinned by the lock
+# file); puppeteer-core drives Debian's /usr/bin/chromium and downloads no
+# browser of its own
+BROWSER_DIR   := t/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
+
+.PHONY: all deps browser-deps test test-asan test-browser asan unit fuzz \
+        inbox demo demo-stop clean
 
 all: $(MODULE)
 
@@ -110,9 +120,24 @@ deps:
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends \
 	        $(DEBS) >/dev/null; \
 	fi
+	@# npm: Debian's package, unless nodejs (NodeSource's) brings its own
+	@if ! command -v npm >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends npm >/dev/null; \
+	fi
 	@# the packaged services are not ours: tests and the demo start their own
 	@-service nginx stop >/dev/null 2>&1; service redis-server stop \
 	    >/dev/null 2>&1; true
+	@$(MAKE) -s browser-deps
+
+# npm ci only when the lock file changed since the last install: no network
+# once installed; --prefer-offline takes npm's cache over the registry
+browser-deps: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefer-offline \
+	    --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 inbox: ngx_clinic_module/ngx_http_clinic_inbox.c
 
@@ -147,6 +172,9 @@ test: $(MODULE) asan unit
 
 test-asan: asan unit
 	@bash t/run.sh --asan
+
+test-browser: $(MODULE) $(BROWSER_STAMP)
+	@bash t/run.sh t/050-browser.t
 
 demo: $(MODULE)
 	@bash conf/demo.sh start
