@@ -89,6 +89,8 @@ typedef struct {
 
     ngx_array_t                     *server_names; /* ngx_str_t, lower */
     ngx_str_t                        articles_prefix;
+    ngx_str_t                        contact_prefix; /* first clinic_contact */
+    ngx_str_t                        phone;      /* clinic_phone */
     void                            *content;    /* of clinic_articles */
 
     /* per worker: the purge generation, polled from Redis */
