@@ -836,16 +836,32 @@ ngx_http_clinic_out_label(ngx_http_clinic_out_t *o, ngx_str_t *name)
 }
 
 
-/* a tel: link: its href only the digits and a leading + */
+/*
+ * A tel: link: its href only the digits and a leading +; in an
+ * international number, what stands in parentheses is the trunk prefix
+ * dialled at home only ("+44 (0)161" is dialled +44161)
+ */
 
 static void
 ngx_http_clinic_out_tel(ngx_http_clinic_out_t *o, ngx_str_t *phone)
 {
-    size_t  i;
+    size_t      i;
+    ngx_uint_t  paren;
 
     ngx_http_clinic_out(o, "<a class=\"phone\" href=\"tel:");
 
+    paren = 0;
+
     for (i = 0; i < phone->len; i++) {
+        if (phone->data[i] == '(' || phone->data[i] == ')') {
+            paren = (phone->data[i] == '(');
+            continue;
+        }
+
+        if (paren && phone->data[0] == '+') {
+            continue;
+        }
+
         if ((phone->data[i] >= '0' && phone->data[i] <= '9')
             || (phone->data[i] == '+' && i == 0))
         {
