@@ -1,6 +1,12 @@
 
 /*
- * clinic_contact: the contact form.
+ * clinic_contact: the contact form, and the page that shows it.
+ *
+ * GET and HEAD render the form into the tenant's template; the page is
+ * kept in the L1 zone, its version covering the template, the settings
+ * it shows and the declared fields.  Browsers get every answer to a POST
+ * as a page of the same template (the form again with each mistake next
+ * to its field, a thank-you page, or why not); JSON clients get JSON.
  *
  * The request body is parsed and validated by the pure form parser; a
  * valid submission goes to Redis in one atomic script that applies the
@@ -27,6 +33,11 @@
 #include "ngx_http_clinic_store.h"
 #include "ngx_http_clinic_spool.h"
 #include "ngx_http_clinic_notify.h"
+#include "ngx_http_clinic_render.h"
+#include "ngx_http_clinic_cache.h"
+#include "ngx_http_clinic_pagecache.h"
+#include "ngx_http_clinic_content.h"
+#include "ngx_http_clinic_site.h"
 #include "ngx_http_clinic_contact.h"
 
 
@@ -34,6 +45,7 @@
 #define NGX_HTTP_CLINIC_PAGE_MAX     2048
 #define NGX_HTTP_CLINIC_WAIT_MAX     4096   /* submissions behind a backlog */
 #define NGX_HTTP_CLINIC_WAIT_STEP    2      /* ms between looks at it */
+#define NGX_HTTP_CLINIC_FORM_MARKUP  1      /* bump when the markup changes */
 
 
 typedef struct {
@@ -45,6 +57,17 @@ typedef struct {
     unsigned                         honeypot:1;
     unsigned                         waiting:1;
 } ngx_http_clinic_contact_ctx_t;
+
+
+/* what a browser reads instead of a JSON answer (docs/api.md) */
+typedef struct {
+    ngx_uint_t                       status;     /* 0: any other */
+    const char                      *title;
+    const char                      *id;
+    const char                      *text;
+    ngx_uint_t                       call;       /* "please call us on" */
+    ngx_uint_t                       back;       /* a link to the form */
+} ngx_http_clinic_notice_t;
 
 
 static void ngx_http_clinic_contact_body(ngx_http_request_t *r);
@@ -76,8 +99,26 @@ static ngx_int_t ngx_http_clinic_contact_accepted(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clinic_contact_error(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx, ngx_uint_t status,
     const char *message);
-static ngx_int_t ngx_http_clinic_contact_html(ngx_http_request_t *r,
-    ngx_uint_t status, const char *title, ngx_str_t *text);
+static ngx_int_t ngx_http_clinic_contact_json_text(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *text);
+static ngx_int_t ngx_http_clinic_contact_get(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx);
+static uint64_t ngx_http_clinic_contact_version(ngx_http_request_t *r,
+    uint64_t h);
+static ngx_int_t ngx_http_clinic_contact_invalid(ngx_http_request_t *r,
+    ngx_http_clinic_form_field_t *fields, ngx_uint_t nfields,
+    ngx_http_clinic_form_pairs_t *pairs, ngx_http_clinic_form_result_t *res);
+static ngx_int_t ngx_http_clinic_contact_form(ngx_http_request_t *r,
+    ngx_http_clinic_form_field_t *fields, ngx_uint_t nfields,
+    ngx_http_clinic_form_pairs_t *pairs, ngx_http_clinic_form_result_t *res,
+    ngx_str_t *out);
+static ngx_int_t ngx_http_clinic_contact_notice(ngx_http_request_t *r,
+    ngx_uint_t status);
+static ngx_int_t ngx_http_clinic_contact_build(ngx_http_request_t *r,
+    ngx_uint_t status, const char *title, ngx_str_t *content,
+    ngx_http_clinic_page_t *page);
+static void ngx_http_clinic_contact_action(ngx_http_request_t *r,
+    ngx_str_t *action);
 static ngx_http_clinic_form_field_t *ngx_http_clinic_contact_fields(
     ngx_http_request_t *r, ngx_uint_t *n);
 static int ngx_http_clinic_contact_match(void *ctx, const u_char *s,
@@ -86,10 +127,49 @@ static ngx_table_elt_t *ngx_http_clinic_find_header(ngx_http_request_t *r,
     const char *name, size_t len);
 
 
+static ngx_str_t  ngx_http_clinic_no_store = ngx_string("no-store");
+
+
+static ngx_http_clinic_notice_t  ngx_http_clinic_notices[] = {
+
+    { NGX_HTTP_OK, "Message sent", "thank-you",
+      "Thank you, we have received your message and will get back to you "
+      "soon.", 0, 0 },
+
+    { NGX_HTTP_BAD_REQUEST, "Message not sent", "contact-error",
+      "Your message could not be read. Please try again.", 0, 1 },
+
+    { NGX_HTTP_FORBIDDEN, "Message not sent", "contact-error",
+      "This form can only be sent from the clinic's own website.", 0, 1 },
+
+    { NGX_HTTP_NOT_ALLOWED, "Contact us", "contact-error",
+      "This address shows the contact form and takes the messages sent "
+      "with it.", 0, 1 },
+
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "Message too long", "contact-error",
+      "Your message was too long to send. Please shorten it and try again.",
+      0, 1 },
+
+    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, "Message not sent", "contact-error",
+      "Please send your message with the form on this page.", 0, 1 },
+
+    { NGX_HTTP_TOO_MANY_REQUESTS, "Too many messages", "contact-error",
+      "Too many messages were sent in a short time. Please try again "
+      "later.", 1, 0 },
+
+    { NGX_HTTP_SERVICE_UNAVAILABLE, "Message not sent", "contact-error",
+      "Sorry, your message could not be sent right now.", 1, 0 },
+
+    { 0, "Message not sent", "contact-error",
+      "Sorry, something went wrong. Please try again.", 0, 1 }
+};
+
+
 ngx_int_t
 ngx_http_clinic_contact_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
+    ngx_str_t                       allow;
     ngx_http_clinic_contact_ctx_t  *ctx;
     ngx_http_clinic_form_ctype_t    ct;
 
@@ -100,24 +180,41 @@ ngx_http_clinic_contact_handler(ngx_http_request_t *r)
 
     ctx->r = r;
 
-    if (r->method != NGX_HTTP_POST) {
-        return ngx_http_clinic_not_allowed(r, "POST");
-    }
+    ct.type = NGX_HTTP_CLINIC_FORM_CT_UNSUPPORTED;
 
-    if (r->headers_in.content_type == NULL
-        || ngx_http_clinic_form_content_type(
-               r->headers_in.content_type->value.data,
-               r->headers_in.content_type->value.len, &ct)
-           == NGX_HTTP_CLINIC_FORM_CT_UNSUPPORTED)
-    {
-        ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_REJECTED);
-        return ngx_http_clinic_send_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                   "send the form as application/x-www-form-urlencoded, "
-                   "multipart/form-data or application/json");
+    if (r->headers_in.content_type) {
+        (void) ngx_http_clinic_form_content_type(
+                   r->headers_in.content_type->value.data,
+                   r->headers_in.content_type->value.len, &ct);
     }
 
     ctx->json = ngx_http_clinic_contact_wants_json(r,
                                    ct.type == NGX_HTTP_CLINIC_FORM_CT_JSON);
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return ngx_http_clinic_contact_get(r, ctx);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        ngx_str_set(&allow, "GET, HEAD, POST");
+
+        if (ngx_http_discard_request_body(r) != NGX_OK
+            || ngx_http_clinic_set_header(r, "Allow", &allow) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_clinic_contact_error(r, ctx, NGX_HTTP_NOT_ALLOWED,
+                                             "method not allowed");
+    }
+
+    if (ct.type == NGX_HTTP_CLINIC_FORM_CT_UNSUPPORTED) {
+        ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_REJECTED);
+        return ngx_http_clinic_contact_error(r, ctx,
+                   NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                   "send the form as application/x-www-form-urlencoded, "
+                   "multipart/form-data or application/json");
+    }
 
     if (ngx_http_clinic_contact_origin(r) != NGX_OK) {
         ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_REJECTED);
@@ -169,7 +266,6 @@ static ngx_int_t
 ngx_http_clinic_contact_process(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx)
 {
-    size_t                           n;
     ngx_str_t                        body;
     ngx_uint_t                       nfields;
     ngx_http_clinic_alloc_t          alloc;
@@ -232,31 +328,8 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
         ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_REJECTED);
 
         if (!ctx->json) {
-            errors.len = 0;
-
-            for (n = 0; n < res.nfailures; n++) {
-                errors.len += res.failures[n].field->name.len
-                              + res.failures[n].message.len + 2;
-            }
-
-            errors.data = ngx_pnalloc(r->pool, errors.len);
-            if (errors.data == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            errors.len = 0;
-
-            for (n = 0; n < res.nfailures; n++) {
-                errors.len = ngx_sprintf(errors.data + errors.len, "%*s %*s\n",
-                                 res.failures[n].field->name.len,
-                                 res.failures[n].field->name.data,
-                                 res.failures[n].message.len,
-                                 res.failures[n].message.data)
-                             - errors.data;
-            }
-
-            return ngx_http_clinic_contact_html(r, 422,
-                       "Please check the form", (ngx_str_t *) &errors);
+            return ngx_http_clinic_contact_invalid(r, fields, nfields,
+                                                   &pairs, &res);
         }
 
         if (ngx_http_clinic_form_failures_json(&res, &alloc, &errors)
@@ -265,8 +338,8 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_clinic_contact_html(r, 0, NULL,
-                                            (ngx_str_t *) &errors);
+        return ngx_http_clinic_contact_json_text(r, 422,
+                                                 (ngx_str_t *) &errors);
     }
 
     if (ngx_http_clinic_contact_submission(r, ctx, &res) != NGX_OK) {
@@ -996,7 +1069,7 @@ ngx_http_clinic_contact_accepted(ngx_http_request_t *r,
 {
     u_char                      *p;
     json_t                      *json;
-    ngx_str_t                    fake, text;
+    ngx_str_t                    fake;
     ngx_http_clinic_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
@@ -1028,11 +1101,8 @@ ngx_http_clinic_contact_accepted(ngx_http_request_t *r,
             return NGX_HTTP_SEE_OTHER;
         }
 
-        ngx_str_set(&text, "Thank you, we have received your message and "
-                           "will get back to you soon.");
-
-        return ngx_http_clinic_contact_html(r, NGX_HTTP_OK, "Message sent",
-                                            &text);
+        /* queued (202) or stored, the message is safe: the same page */
+        return ngx_http_clinic_contact_notice(r, NGX_HTTP_OK);
     }
 
     if (status == NGX_HTTP_ACCEPTED) {
@@ -1056,82 +1126,405 @@ ngx_http_clinic_contact_error(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx, ngx_uint_t status,
     const char *message)
 {
-    ngx_str_t  text;
-
     if (ctx->json) {
         return ngx_http_clinic_send_error(r, status, message);
     }
 
-    text.data = (u_char *) message;
-    text.len = ngx_strlen(message);
-
-    return ngx_http_clinic_contact_html(r, status, "Message not sent", &text);
+    return ngx_http_clinic_contact_notice(r, status);
 }
 
 
-/*
- * A small HTML page for plain forms; title NULL sends text as the JSON
- * 422 body the form parser built.
- */
+/* a JSON body the form parser built, and the final newline */
 
 static ngx_int_t
-ngx_http_clinic_contact_html(ngx_http_request_t *r, ngx_uint_t status,
-    const char *title, ngx_str_t *text)
+ngx_http_clinic_contact_json_text(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *text)
 {
-    size_t        len;
-    u_char       *p;
-    ngx_buf_t    *b;
+    ngx_buf_t  *b;
 
-    if (title == NULL) {
-        /* the JSON body and its final newline */
-        len = text->len + 1;
-
-    } else {
-        len = sizeof("<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-                     "charset=\"utf-8\"><meta name=\"viewport\" content=\""
-                     "width=device-width, initial-scale=1\"><title></title>"
-                     "</head>\n<body><h1></h1>\n<p></p>\n<p><a href=\""
-                     "javascript:history.back()\">Back</a></p></body>"
-                     "</html>\n")
-              + 2 * ngx_strlen(title)
-              + ngx_http_clinic_text_escape_html(NULL, text->data,
-                                                    text->len)
-              + 8;
-    }
-
-    b = ngx_create_temp_buf(r->pool, len);
+    b = ngx_create_temp_buf(r->pool, text->len + 1);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (title == NULL) {
-        b->last = ngx_cpymem(b->last, text->data, text->len);
-        *b->last++ = '\n';
-        status = 422;
-        ngx_str_set(&r->headers_out.content_type,
-                    "application/json; charset=utf-8");
-        r->headers_out.content_type_len = sizeof("application/json") - 1;
-
-    } else {
-        p = ngx_sprintf(b->last, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-                        "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-                        "content=\"width=device-width, initial-scale=1\">"
-                        "<title>%s</title></head>\n<body><h1>%s</h1>\n<p>",
-                        title, title);
-        p += ngx_http_clinic_text_escape_html(p, text->data, text->len);
-        b->last = ngx_cpymem(p, "</p>\n<p><a href=\"javascript:history.back()"
-                             "\">Back</a></p></body></html>\n",
-                             sizeof("</p>\n<p><a href=\"javascript:history."
-                                    "back()\">Back</a></p></body></html>\n")
-                             - 1);
-        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-    }
+    b->last = ngx_cpymem(b->last, text->data, text->len);
+    *b->last++ = '\n';
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "application/json; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
 
     return ngx_http_clinic_send_body(r, b);
+}
+
+
+/*
+ * GET and HEAD: the empty form, from L1 while it holds this version, else
+ * rendered and put there.  Reached through error_page (a body over
+ * client_max_body_size, docs/directives.md), the page of that error.
+ */
+
+static ngx_int_t
+ngx_http_clinic_contact_get(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx)
+{
+    uint64_t                       version;
+    ngx_int_t                      rc;
+    ngx_str_t                      key, blob, empty, content;
+    ngx_uint_t                     nfields;
+    ngx_http_clinic_page_t         page;
+    ngx_http_core_loc_conf_t      *core;
+    ngx_http_clinic_srv_conf_t    *cscf;
+    ngx_http_clinic_main_conf_t   *cmcf;
+    ngx_http_clinic_form_field_t  *fields;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (r->err_status >= NGX_HTTP_BAD_REQUEST) {
+        ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_REJECTED);
+
+        return ngx_http_clinic_contact_error(r, ctx, r->err_status,
+                   r->err_status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                   ? "request body too large" : "request failed");
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    version = ngx_http_clinic_contact_version(r, 0);
+
+    ngx_str_null(&empty);
+    ngx_str_null(&key);
+
+    if (cmcf->cache_zone) {
+        if (ngx_http_clinic_pagecache_key(r->pool, cscf, "contact",
+                                          &core->name, &empty, &key)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_clinic_cache_get(cmcf->cache_zone, &key, version, 0,
+                                      r->pool, &blob)
+            == NGX_HTTP_CLINIC_CACHE_HIT
+            && ngx_http_clinic_page_decode(&blob, &page) == NGX_OK)
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "clinic contact page \"%V\": in shared memory",
+                           &key);
+
+            return ngx_http_clinic_site_send(r, &page, "HIT", NULL);
+        }
+    }
+
+    fields = ngx_http_clinic_contact_fields(r, &nfields);
+    if (fields == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_clinic_contact_form(r, fields, nfields, NULL, NULL,
+                                     &content)
+        != NGX_OK
+        || ngx_http_clinic_contact_build(r, NGX_HTTP_OK, "Contact us",
+                                         &content, &page)
+           != NGX_OK
+        || ngx_http_clinic_site_etag(r->pool, &page) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    page.version = version;
+
+    if (cmcf->cache_zone
+        && ngx_http_clinic_page_encode(r->pool, &page, &blob) == NGX_OK)
+    {
+        (void) ngx_http_clinic_cache_put(cmcf->cache_zone, &key, version,
+                                         &blob);
+    }
+
+    return ngx_http_clinic_site_send(r, &page,
+                                     cmcf->cache_zone ? "MISS" : NULL, NULL);
+}
+
+
+/*
+ * The version of the empty form's page: the template, the settings it
+ * shows, the purge generation, the markup, the form's address, fields and
+ * honeypot
+ */
+
+static uint64_t
+ngx_http_clinic_contact_version(ngx_http_request_t *r, uint64_t h)
+{
+    ngx_str_t                      action;
+    ngx_uint_t                     i, n, v[3];
+    ngx_http_clinic_loc_conf_t    *clcf;
+    ngx_http_clinic_srv_conf_t    *cscf;
+    ngx_http_clinic_field_conf_t  *f;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    (void) ngx_http_clinic_site_template(r, 1, &h, NULL);
+
+    h = ngx_http_clinic_site_hash(r, h);
+    h = ngx_http_clinic_hash(h, &cscf->purge_gen, sizeof(uint64_t));
+
+    v[0] = NGX_HTTP_CLINIC_FORM_MARKUP;
+    h = ngx_http_clinic_hash(h, v, sizeof(ngx_uint_t));
+
+    ngx_http_clinic_contact_action(r, &action);
+    h = ngx_http_clinic_hash(h, action.data, action.len);
+    h = ngx_http_clinic_hash(h, "", 1);
+    h = ngx_http_clinic_hash(h, clcf->honeypot.data, clcf->honeypot.len);
+    h = ngx_http_clinic_hash(h, "", 1);
+
+    /* without declared fields the default set, the same every time */
+
+    n = clcf->fields ? clcf->fields->nelts : 0;
+    f = clcf->fields ? clcf->fields->elts : NULL;
+
+    for (i = 0; i < n; i++) {
+        v[0] = f[i].type;
+        v[1] = f[i].max;
+        v[2] = f[i].required;
+
+        h = ngx_http_clinic_hash(h, f[i].name.data, f[i].name.len);
+        h = ngx_http_clinic_hash(h, v, sizeof(v));
+    }
+
+    return h;
+}
+
+
+/* a 422 to a browser: the form again, values kept, each mistake shown */
+
+static ngx_int_t
+ngx_http_clinic_contact_invalid(ngx_http_request_t *r,
+    ngx_http_clinic_form_field_t *fields, ngx_uint_t nfields,
+    ngx_http_clinic_form_pairs_t *pairs, ngx_http_clinic_form_result_t *res)
+{
+    ngx_str_t               content;
+    ngx_http_clinic_page_t  page;
+
+    if (ngx_http_clinic_contact_form(r, fields, nfields, pairs, res,
+                                     &content)
+        != NGX_OK
+        || ngx_http_clinic_contact_build(r, 422, "Contact us", &content,
+                                         &page)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the patient's own words: no cache keeps them */
+    return ngx_http_clinic_site_send(r, &page, NULL,
+                                     &ngx_http_clinic_no_store);
+}
+
+
+/*
+ * The form's content HTML.  With a result, every value is kept: a
+ * valid one cleaned, a failed one as it was sent (unless it failed for
+ * not being UTF-8 or for control characters, which no page shows).
+ */
+
+static ngx_int_t
+ngx_http_clinic_contact_form(ngx_http_request_t *r,
+    ngx_http_clinic_form_field_t *fields, ngx_uint_t nfields,
+    ngx_http_clinic_form_pairs_t *pairs, ngx_http_clinic_form_result_t *res,
+    ngx_str_t *out)
+{
+    size_t                                i, k;
+    ngx_http_clinic_loc_conf_t           *clcf;
+    ngx_http_clinic_srv_conf_t           *cscf;
+    ngx_http_clinic_form_view_t           view;
+    ngx_http_clinic_field_view_t         *v;
+    const ngx_http_clinic_form_pair_t    *pair;
+    ngx_http_clinic_form_failure_t       *fail;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    v = ngx_pcalloc(r->pool, (nfields + 1)
+                             * sizeof(ngx_http_clinic_field_view_t));
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < nfields; i++) {
+        v[i].name.data = fields[i].name.data;
+        v[i].name.len = fields[i].name.len;
+        v[i].type = fields[i].type;
+        v[i].max = fields[i].max;
+        v[i].required = fields[i].required ? 1 : 0;
+    }
+
+    if (res) {
+        for (i = 0; i < res->nvalues && i < nfields; i++) {
+            v[i].value.data = res->values[i].value.data;
+            v[i].value.len = res->values[i].value.len;
+        }
+
+        for (i = 0; i < res->nfailures; i++) {
+            fail = &res->failures[i];
+            k = fail->field - fields;
+
+            if (k >= nfields) {
+                continue;
+            }
+
+            v[k].error.data = fail->message.data;
+            v[k].error.len = fail->message.len;
+
+            if (fail->reason == NGX_HTTP_CLINIC_FORM_FAIL_UTF8
+                || fail->reason == NGX_HTTP_CLINIC_FORM_FAIL_CHARS)
+            {
+                continue;
+            }
+
+            pair = ngx_http_clinic_form_find(pairs, fields[k].name.data,
+                                             fields[k].name.len);
+            if (pair) {
+                v[k].value.data = pair->value.data;
+                v[k].value.len = pair->value.len;
+            }
+        }
+    }
+
+    ngx_http_clinic_contact_action(r, &view.action);
+
+    view.fields = v;
+    view.nfields = nfields;
+    view.honeypot = clcf->honeypot;
+    view.phone = cscf->phone;
+
+    return ngx_http_clinic_render_form(r->pool, &view, out);
+}
+
+
+/* a short page in the template: thank you, or why the message was not sent */
+
+static ngx_int_t
+ngx_http_clinic_contact_notice(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_str_t                       content;
+    ngx_http_clinic_page_t          page;
+    ngx_http_clinic_notice_t       *n;
+    ngx_http_clinic_srv_conf_t     *cscf;
+    ngx_http_clinic_notice_view_t   view;
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+    for (n = ngx_http_clinic_notices; n->status; n++) {
+        if (n->status == status) {
+            break;
+        }
+    }
+
+    ngx_memzero(&view, sizeof(ngx_http_clinic_notice_view_t));
+
+    view.id = n->id;
+    view.text.data = (u_char *) n->text;
+    view.text.len = ngx_strlen(n->text);
+    view.phone = cscf->phone;
+    view.call = n->call;
+
+    if (n->back) {
+        ngx_http_clinic_contact_action(r, &view.back);
+    }
+
+    if (ngx_http_clinic_render_notice(r->pool, &view, &content) != NGX_OK
+        || ngx_http_clinic_contact_build(r, status, n->title, &content,
+                                         &page)
+           != NGX_OK)
+    {
+        return status >= NGX_HTTP_BAD_REQUEST
+               ? (ngx_int_t) status : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clinic_site_send(r, &page, NULL,
+                                     &ngx_http_clinic_no_store);
+}
+
+
+/* a page of the contact location in the template: ContactPage JSON-LD */
+
+static ngx_int_t
+ngx_http_clinic_contact_build(ngx_http_request_t *r, ngx_uint_t status,
+    const char *title, ngx_str_t *content, ngx_http_clinic_page_t *page)
+{
+    u_char                       *p;
+    uint64_t                      v;
+    ngx_str_t                     action, empty;
+    ngx_http_clinic_template_t   *tpl;
+    ngx_http_clinic_page_vars_t   vars;
+
+    if (ngx_http_clinic_site_template(r, 1, &v, &tpl) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
+    ngx_memzero(page, sizeof(ngx_http_clinic_page_t));
+
+    ngx_http_clinic_site_vars(r, &vars);
+    ngx_http_clinic_contact_action(r, &action);
+    ngx_str_null(&empty);
+
+    if (ngx_http_clinic_site_url(r, &action, &empty, &vars.canonical)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("Send a message to ") - 1
+                             + vars.clinic_name.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    vars.summary.data = p;
+    vars.summary.len = ngx_sprintf(p, "Send a message to %V",
+                                   &vars.clinic_name)
+                       - p;
+
+    vars.title.data = (u_char *) title;
+    vars.title.len = ngx_strlen(title);
+    vars.content = *content;
+    vars.contact = 1;
+
+    page->status = status;
+    page->type = NGX_HTTP_CLINIC_TYPE_HTML;
+
+    return ngx_http_clinic_render_page(r->pool, tpl, &vars, &page->body);
+}
+
+
+/* the form posts to its own location */
+
+static void
+ngx_http_clinic_contact_action(ngx_http_request_t *r, ngx_str_t *action)
+{
+    ngx_http_core_loc_conf_t  *core;
+
+    core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    *action = core->name;
+
+    if (core->named
+#if (NGX_PCRE)
+        || core->regex
+#endif
+       )
+    {
+        *action = r->uri;
+    }
 }
 
 

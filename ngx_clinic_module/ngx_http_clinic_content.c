@@ -810,7 +810,7 @@ keep:
         }
 
         t->pool = pool;
-        t->tpl = ngx_http_clinic_template_default(pool);
+        t->tpl = ngx_http_clinic_template_default(pool, 0);
         ngx_str_set(&name, "default");
         t->version = ngx_http_clinic_hash(0, name.data, name.len);
     }

@@ -78,11 +78,14 @@ static ngx_int_t ngx_http_clinic_parse_rate(ngx_str_t *value,
 static ngx_int_t ngx_http_clinic_valid_field_name(ngx_str_t *name);
 static char *ngx_http_clinic_header_value(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_clinic_phone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
 #define NGX_HTTP_CLINIC_TOKEN_MIN   16
+#define NGX_HTTP_CLINIC_PHONE_MAX   40
 
 
 static ngx_conf_num_bounds_t  ngx_http_clinic_revalidate_bounds = {
@@ -171,6 +174,13 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       ngx_http_clinic_header_value,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_clinic_loc_conf_t, contact_url),
+      NULL },
+
+    { ngx_string("clinic_phone"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_clinic_phone,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clinic_srv_conf_t, phone),
       NULL },
 
     { ngx_string("clinic_cache_ttl"),
@@ -633,8 +643,23 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              "public, no-cache");
     ngx_conf_merge_str_value(conf->clinic_name, prev->clinic_name, "");
     ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
-    ngx_conf_merge_str_value(conf->contact_url, prev->contact_url,
-                             "/contact");
+
+    if (conf->contact_url.data == NULL) {
+        conf->contact_url = prev->contact_url;
+    }
+
+    if (conf->contact_url.data == NULL) {
+        /* the server's own contact page, else the conventional path */
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->contact_prefix.len) {
+            conf->contact_url = cscf->contact_prefix;
+
+        } else {
+            ngx_str_set(&conf->contact_url, "/contact");
+        }
+    }
+
     ngx_conf_merge_ptr_value(conf->fields, prev->fields, NULL);
     ngx_conf_merge_str_value(conf->redirect, prev->redirect, "");
     if (conf->honeypot.data == NULL) {
@@ -1150,6 +1175,52 @@ ngx_http_clinic_header_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* a number people can dial: digits, spaces and + ( ) - . / */
+
+static char *
+ngx_http_clinic_phone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char        *rv;
+    size_t       i, digits;
+    ngx_str_t   *value;
+
+    rv = ngx_http_clinic_header_value(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = (ngx_str_t *) ((char *) conf + cmd->offset);
+    digits = 0;
+
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] >= '0' && value->data[i] <= '9') {
+            digits++;
+            continue;
+        }
+
+        if ((value->data[i] == '+' && i == 0)
+            || ngx_strchr(" ()-./", value->data[i]) != NULL)
+        {
+            continue;
+        }
+
+        digits = 0;
+        break;
+    }
+
+    if (digits < 3 || value->len > NGX_HTTP_CLINIC_PHONE_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid clinic_phone \"%V\": use at least 3 "
+                           "digits, spaces and + ( ) - . / (a \"+\" only "
+                           "first), at most %d characters", value,
+                           NGX_HTTP_CLINIC_PHONE_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -1287,6 +1358,19 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     default: /* NGX_HTTP_CLINIC_CONTACT */
         core->handler = ngx_http_clinic_contact_handler;
+
+        /* {{contact_url}} defaults to the first contact page by path */
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->contact_prefix.len == 0 && !core->named
+#if (NGX_PCRE)
+            && core->regex == NULL
+#endif
+           )
+        {
+            cscf->contact_prefix = core->name;
+        }
+
         break;
     }
 

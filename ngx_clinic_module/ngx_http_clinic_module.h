@@ -102,6 +102,8 @@ typedef struct {
 
     ngx_array_t                     *server_names; /* ngx_str_t, lower */
     ngx_str_t                        articles_prefix;
+    ngx_str_t                        contact_prefix; /* first clinic_contact */
+    ngx_str_t                        phone;      /* clinic_phone */
     void                            *content;    /* of clinic_articles */
     ngx_str_t                        admin_prefix; /* of clinic_admin */
 

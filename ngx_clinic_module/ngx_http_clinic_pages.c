@@ -14,7 +14,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <ngx_md5.h>
 
 #include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_util.h"
@@ -24,6 +23,7 @@
 #include "ngx_http_clinic_content.h"
 #include "ngx_http_clinic_render.h"
 #include "ngx_http_clinic_pagecache.h"
+#include "ngx_http_clinic_site.h"
 #include "ngx_http_clinic_pages.h"
 
 
@@ -74,20 +74,12 @@ static ngx_int_t ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
     ngx_http_clinic_article_info_t *info, ngx_http_clinic_article_t *art,
     ngx_http_clinic_page_t *page);
-static ngx_int_t ngx_http_clinic_articles_send(ngx_http_request_t *r,
-    ngx_http_clinic_page_t *page, const char *layer);
 static ngx_int_t ngx_http_clinic_articles_not_found(ngx_http_request_t *r,
     ngx_uint_t api);
 static ngx_int_t ngx_http_clinic_api_list(ngx_http_request_t *r);
-static ngx_int_t ngx_http_clinic_articles_vars(ngx_http_request_t *r,
-    ngx_http_clinic_page_vars_t *vars);
-static ngx_int_t ngx_http_clinic_articles_url(ngx_http_request_t *r,
-    ngx_str_t *slug, ngx_str_t *url);
 static ngx_http_clinic_index_t *ngx_http_clinic_articles_index(
     ngx_http_request_t *r, uint64_t *version,
     ngx_http_clinic_template_t **tpl);
-static ngx_int_t ngx_http_clinic_page_etag(ngx_pool_t *pool,
-    ngx_http_clinic_page_t *page);
 static void ngx_http_clinic_articles_cleanup(void *data);
 static ngx_int_t ngx_http_clinic_pages_method(ngx_http_request_t *r);
 static ngx_http_clinic_list_item_t *ngx_http_clinic_articles_items(
@@ -245,13 +237,7 @@ ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
     h = ngx_http_clinic_hash(index->version, &tv, sizeof(uint64_t));
     h = ngx_http_clinic_hash(h, &cscf->purge_gen, sizeof(uint64_t));
     h = ngx_http_clinic_hash(h, core->name.data, core->name.len);
-    h = ngx_http_clinic_hash(h, cscf->articles_prefix.data,
-                             cscf->articles_prefix.len);
-    h = ngx_http_clinic_hash(h, clcf->clinic_name.data,
-                             clcf->clinic_name.len);
-    h = ngx_http_clinic_hash(h, clcf->base_url.data, clcf->base_url.len);
-    h = ngx_http_clinic_hash(h, clcf->contact_url.data,
-                             clcf->contact_url.len);
+    h = ngx_http_clinic_site_hash(r, h);
 
     *version = h;
 
@@ -367,7 +353,7 @@ ngx_http_clinic_articles_lookup(ngx_http_clinic_articles_ctx_t *ctx)
         if (ngx_http_clinic_page_decode(&blob, &page) == NGX_OK) {
             ngx_http_clinic_stats_tenant_count(r,
                                               NGX_HTTP_CLINIC_T_CACHE_HIT);
-            return ngx_http_clinic_articles_send(r, &page, "HIT");
+            return ngx_http_clinic_site_send(r, &page, "HIT", NULL);
         }
 
         break;
@@ -452,7 +438,7 @@ ngx_http_clinic_articles_l2_reply(void *data, ngx_str_t *blob)
 
         ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_CACHE_REDIS);
 
-        rc = ngx_http_clinic_articles_send(r, &page, "REDIS");
+        rc = ngx_http_clinic_site_send(r, &page, "REDIS", NULL);
         ngx_http_clinic_articles_resume(r, rc);
         return;
     }
@@ -520,7 +506,7 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
         {
             ngx_http_clinic_stats_tenant_count(r,
                                              NGX_HTTP_CLINIC_T_CACHE_STALE);
-            return ngx_http_clinic_articles_send(r, &page, "STALE");
+            return ngx_http_clinic_site_send(r, &page, "STALE", NULL);
         }
 
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -529,7 +515,7 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
     ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_RENDERS);
     ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_CACHE_MISS);
 
-    if (ngx_http_clinic_page_etag(r->pool, &page) != NGX_OK) {
+    if (ngx_http_clinic_site_etag(r->pool, &page) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -556,7 +542,7 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
         ctx->claimed = 0;
     }
 
-    return ngx_http_clinic_articles_send(r, &page, "MISS");
+    return ngx_http_clinic_site_send(r, &page, "MISS", NULL);
 }
 
 
@@ -651,7 +637,7 @@ ngx_http_clinic_articles_build_page(ngx_http_request_t *r,
     }
 
     if (tpl == NULL) {
-        tpl = ngx_http_clinic_template_default(r->pool);
+        tpl = ngx_http_clinic_template_default(r->pool, 0);
         if (tpl == NULL) {
             return NGX_ERROR;
         }
@@ -659,9 +645,10 @@ ngx_http_clinic_articles_build_page(ngx_http_request_t *r,
 
     ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
 
-    if (ngx_http_clinic_articles_vars(r, &vars) != NGX_OK
-        || ngx_http_clinic_articles_url(r, &info->slug, &vars.canonical)
-           != NGX_OK)
+    ngx_http_clinic_site_vars(r, &vars);
+
+    if (ngx_http_clinic_site_url(r, NULL, &info->slug, &vars.canonical)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -697,7 +684,7 @@ ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
     }
 
     if (tpl == NULL) {
-        tpl = ngx_http_clinic_template_default(r->pool);
+        tpl = ngx_http_clinic_template_default(r->pool, 0);
         if (tpl == NULL) {
             return NGX_ERROR;
         }
@@ -710,13 +697,11 @@ ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
 
     ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
 
-    if (ngx_http_clinic_articles_vars(r, &vars) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_http_clinic_site_vars(r, &vars);
 
     ngx_str_null(&empty);
 
-    if (ngx_http_clinic_articles_url(r, &empty, &vars.canonical) != NGX_OK
+    if (ngx_http_clinic_site_url(r, NULL, &empty, &vars.canonical) != NGX_OK
         || ngx_http_clinic_render_list_html(r->pool, items,
                                             index->narticles, &vars.content)
            != NGX_OK)
@@ -755,7 +740,7 @@ ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
     rec.html.data = art->html.data;
     rec.html.len = art->html.len;
 
-    if (ngx_http_clinic_articles_url(r, &info->slug, &rec.item.url)
+    if (ngx_http_clinic_site_url(r, NULL, &info->slug, &rec.item.url)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -787,7 +772,7 @@ ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
         slug.len = art->links[i].slug.len;
         rec.links[i].slug = slug;
 
-        if (ngx_http_clinic_articles_url(r, &slug, &rec.links[i].url)
+        if (ngx_http_clinic_site_url(r, NULL, &slug, &rec.links[i].url)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -806,171 +791,6 @@ ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
     page->type = NGX_HTTP_CLINIC_TYPE_JSON;
 
     return ngx_http_clinic_render_api_article(r->pool, &rec, &page->body);
-}
-
-
-/* the settings every page shows */
-
-static ngx_int_t
-ngx_http_clinic_articles_vars(ngx_http_request_t *r,
-    ngx_http_clinic_page_vars_t *vars)
-{
-    ngx_http_clinic_loc_conf_t  *clcf;
-    ngx_http_clinic_srv_conf_t  *cscf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
-
-    vars->tenant = cscf->tenant;
-    vars->clinic_name = clcf->clinic_name.len ? clcf->clinic_name
-                                              : cscf->tenant;
-    vars->contact_url = clcf->contact_url;
-    if (cscf->articles_prefix.len) {
-        vars->list_url = cscf->articles_prefix;
-
-    } else {
-        ngx_str_set(&vars->list_url, "/");
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * The absolute URL of an article: clinic_base_url, else https:// and the
- * tenant's first server_name, never the request's Host, which a client
- * could set to anything and which would then sit in the shared cache.
- * With slug NULL-length it is the listing's URL; urls of the API and of
- * [LINK]s use the path only, when url is filled for them by the caller.
- */
-
-static ngx_int_t
-ngx_http_clinic_articles_url(ngx_http_request_t *r, ngx_str_t *slug,
-    ngx_str_t *url)
-{
-    u_char                      *p;
-    ngx_str_t                    base, prefix, *sn;
-    ngx_http_clinic_loc_conf_t  *clcf;
-    ngx_http_clinic_srv_conf_t  *cscf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
-
-    prefix = cscf->articles_prefix;
-
-    if (prefix.len == 0) {
-        ngx_str_set(&prefix, "/");
-    }
-
-    base = clcf->base_url;
-
-    if (base.len == 0 && cscf->server_names && cscf->server_names->nelts) {
-        sn = cscf->server_names->elts;
-
-        if (sn[0].data[0] != '*' && sn[0].data[0] != '.'
-            && sn[0].data[sn[0].len - 1] != '*')
-        {
-            base.len = sizeof("https://") - 1 + sn[0].len;
-            base.data = ngx_pnalloc(r->pool, base.len);
-            if (base.data == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_sprintf(base.data, "https://%V", &sn[0]);
-        }
-    }
-
-    url->len = base.len + prefix.len + slug->len;
-    url->data = ngx_pnalloc(r->pool, url->len);
-    if (url->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* no base URL is a NULL data pointer: memcpy() must not see it */
-
-    p = url->data;
-
-    if (base.len) {
-        p = ngx_cpymem(p, base.data, base.len);
-    }
-
-    if (prefix.len) {
-        p = ngx_cpymem(p, prefix.data, prefix.len);
-    }
-
-    if (slug->len) {
-        ngx_memcpy(p, slug->data, slug->len);
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_clinic_articles_send(ngx_http_request_t *r,
-    ngx_http_clinic_page_t *page, const char *layer)
-{
-    ngx_buf_t                   *b;
-    ngx_str_t                    value;
-    ngx_http_clinic_loc_conf_t  *clcf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
-
-    r->headers_out.status = page->status;
-    r->headers_out.content_length_n = page->body.len;
-    r->headers_out.last_modified_time = page->last_modified
-                                        ? page->last_modified : -1;
-
-    if (page->type == NGX_HTTP_CLINIC_TYPE_JSON) {
-        ngx_str_set(&r->headers_out.content_type,
-                    "application/json; charset=utf-8");
-        r->headers_out.content_type_len = sizeof("application/json") - 1;
-
-    } else {
-        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-    }
-
-    if (page->etag.len) {
-        r->headers_out.etag = ngx_list_push(&r->headers_out.headers);
-        if (r->headers_out.etag == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        r->headers_out.etag->hash = 1;
-        ngx_str_set(&r->headers_out.etag->key, "ETag");
-        r->headers_out.etag->value = page->etag;
-    }
-
-    if (layer) {
-        value.data = (u_char *) layer;
-        value.len = ngx_strlen(layer);
-
-        if (ngx_http_clinic_set_header(r, "X-Clinic-Cache", &value)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (ngx_http_clinic_set_header(r, "Cache-Control", &clcf->cache_control)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = page->body.data;
-    b->last = page->body.data + page->body.len;
-    b->memory = 1;
-
-    /* If-None-Match and If-Modified-Since: nginx's not_modified filter */
-
-    return ngx_http_clinic_send_body(r, b);
 }
 
 
@@ -993,7 +813,7 @@ ngx_http_clinic_articles_not_found(ngx_http_request_t *r, ngx_uint_t api)
     tpl = NULL;
 
     if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL || tpl == NULL) {
-        tpl = ngx_http_clinic_template_default(r->pool);
+        tpl = ngx_http_clinic_template_default(r->pool, 0);
         if (tpl == NULL) {
             return NGX_HTTP_NOT_FOUND;
         }
@@ -1003,8 +823,9 @@ ngx_http_clinic_articles_not_found(ngx_http_request_t *r, ngx_uint_t api)
     ngx_memzero(&page, sizeof(ngx_http_clinic_page_t));
     ngx_str_null(&empty);
 
-    if (ngx_http_clinic_articles_vars(r, &vars) != NGX_OK
-        || ngx_http_clinic_articles_url(r, &empty, &vars.canonical) != NGX_OK)
+    ngx_http_clinic_site_vars(r, &vars);
+
+    if (ngx_http_clinic_site_url(r, NULL, &empty, &vars.canonical) != NGX_OK)
     {
         return NGX_HTTP_NOT_FOUND;
     }
@@ -1034,7 +855,7 @@ ngx_http_clinic_articles_not_found(ngx_http_request_t *r, ngx_uint_t api)
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clinic: no article at \"%V\"", &r->uri);
 
-    return ngx_http_clinic_articles_send(r, &page, NULL);
+    return ngx_http_clinic_site_send(r, &page, NULL, NULL);
 }
 
 
@@ -1099,40 +920,13 @@ ngx_http_clinic_api_list(ngx_http_request_t *r)
     page.type = NGX_HTTP_CLINIC_TYPE_JSON;
     page.last_modified = index->last_modified;
 
-    if (ngx_http_clinic_page_etag(r->pool, &page) != NGX_OK) {
+    if (ngx_http_clinic_site_etag(r->pool, &page) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* built from the in-memory index each time: no cache layer to name */
 
-    return ngx_http_clinic_articles_send(r, &page, NULL);
-}
-
-
-/* a strong ETag: the MD5 of the body, as nginx's own cache keys use */
-
-static ngx_int_t
-ngx_http_clinic_page_etag(ngx_pool_t *pool, ngx_http_clinic_page_t *page)
-{
-    u_char     *p, md5[16];
-    ngx_md5_t   ctx;
-
-    ngx_md5_init(&ctx);
-    ngx_md5_update(&ctx, page->body.data, page->body.len);
-    ngx_md5_final(md5, &ctx);
-
-    p = ngx_pnalloc(pool, 34);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    page->etag.data = p;
-    *p++ = '"';
-    p = ngx_hex_dump(p, md5, 16);
-    *p++ = '"';
-    page->etag.len = p - page->etag.data;
-
-    return NGX_OK;
+    return ngx_http_clinic_site_send(r, &page, NULL, NULL);
 }
 
 
@@ -1182,7 +976,7 @@ ngx_http_clinic_articles_items(ngx_http_request_t *r,
         items[i].summary = a->summary;
         items[i].updated = a->mtime;
 
-        if (ngx_http_clinic_articles_url(r, &a->slug, &items[i].url)
+        if (ngx_http_clinic_site_url(r, NULL, &a->slug, &items[i].url)
             != NGX_OK)
         {
             return NULL;

@@ -1,7 +1,8 @@
 
 /*
- * Rendering: page templates, the article page, the listing, JSON-LD and
- * the JSON content API bodies (docs/api.md).  Nothing here does I/O.
+ * Rendering: page templates, the article page, the listing, the contact
+ * form and its notices, JSON-LD and the JSON content API bodies
+ * (docs/api.md).  Nothing here does I/O.
  *
  * Every output lives in the caller's pool.  jansson's objects and the
  * strings it mallocs are released before a function returns, on every
@@ -9,8 +10,9 @@
  *
  * Decisions:
  *
- *   escaping   every page value but content and jsonld is escaped for
- *              HTML text and attribute values: & < > " '.
+ *   escaping   every page value but content, jsonld and
+ *              clinic_phone_link (built here, its parts escaped) is
+ *              escaped for HTML text and attribute values: & < > " '.
  *
  *   updated    ISO 8601 UTC, "2026-11-26T10:00:00Z"; a time of 0 or less
  *              (unknown) renders as nothing, and as null in the API.
@@ -20,6 +22,12 @@
  *              without one (the 404 page) nothing.  Empty values are left
  *              out of the object.  < > & are written as \u003c \u003e
  *              \u0026 so that no value can end the <script> element.
+ *              A contact page is a ContactPage.
+ *
+ *   form       the contact form's markup is a contract (docs/api.md, "The
+ *              contact page"): ids, names, labels, error text linked to
+ *              its field.  Its small stylesheet travels with it, so that
+ *              a clinic's own template gets a usable form on a phone too.
  *
  *   API        compact JSON and a final newline, like every other JSON
  *              answer of the module.
@@ -31,6 +39,7 @@
 #include <ngx_http.h>
 #include <jansson.h>
 
+#include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_render.h"
 #include "ngx_http_clinic_text.h"
 #include "ngx_http_clinic_util.h"
@@ -41,6 +50,10 @@
 
 /* how much of a bad placeholder an error message quotes */
 #define NGX_HTTP_CLINIC_QUOTE_MAX   40
+
+/* a field name as a label; a text field longer than a line: a textarea */
+#define NGX_HTTP_CLINIC_LABEL_MAX   128
+#define NGX_HTTP_CLINIC_LINE_MAX    500
 
 
 typedef enum {
@@ -56,6 +69,9 @@ typedef enum {
     NGX_HTTP_CLINIC_SEG_LIST_URL,
     NGX_HTTP_CLINIC_SEG_UPDATED,
     NGX_HTTP_CLINIC_SEG_JSONLD,
+    NGX_HTTP_CLINIC_SEG_PHONE,
+    NGX_HTTP_CLINIC_SEG_PHONE_LINK,
+    NGX_HTTP_CLINIC_SEG_ARTICLES_URL,
     NGX_HTTP_CLINIC_SEG_N
 } ngx_http_clinic_segment_e;
 
@@ -65,6 +81,16 @@ typedef struct {
     ngx_uint_t                       type;       /* segment_e */
     ngx_str_t                        text;       /* LITERAL only */
 } ngx_http_clinic_segment_t;
+
+
+/*
+ * Where markup goes: measured first (p NULL, only len counts), then
+ * written into exactly len bytes by the same code.
+ */
+typedef struct {
+    u_char                          *p;
+    size_t                           len;
+} ngx_http_clinic_out_t;
 
 
 struct ngx_http_clinic_template_s {
@@ -82,6 +108,25 @@ static ngx_uint_t ngx_http_clinic_template_lookup(u_char *name, size_t len);
 static void ngx_http_clinic_template_error(ngx_pool_t *pool, ngx_str_t *err,
     ngx_str_t *text, u_char *start, u_char *end);
 static size_t ngx_http_clinic_iso_time(u_char *buf, time_t t);
+static ngx_int_t ngx_http_clinic_render_phone_link(ngx_pool_t *pool,
+    ngx_str_t *phone, ngx_str_t *out);
+static void ngx_http_clinic_out(ngx_http_clinic_out_t *o, const char *s);
+static void ngx_http_clinic_out_str(ngx_http_clinic_out_t *o, u_char *data,
+    size_t len);
+static void ngx_http_clinic_out_esc(ngx_http_clinic_out_t *o, ngx_str_t *s);
+static void ngx_http_clinic_out_uint(ngx_http_clinic_out_t *o, ngx_uint_t n);
+static void ngx_http_clinic_out_label(ngx_http_clinic_out_t *o,
+    ngx_str_t *name);
+static void ngx_http_clinic_out_tel(ngx_http_clinic_out_t *o,
+    ngx_str_t *phone);
+static void ngx_http_clinic_out_call(ngx_http_clinic_out_t *o,
+    ngx_str_t *phone);
+static void ngx_http_clinic_form_write(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_form_view_t *view);
+static void ngx_http_clinic_form_write_field(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_field_view_t *f, ngx_uint_t focus);
+static void ngx_http_clinic_notice_write(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_notice_view_t *view);
 static ngx_int_t ngx_http_clinic_render_jsonld(ngx_pool_t *pool,
     ngx_http_clinic_page_vars_t *vars, ngx_str_t *updated, ngx_str_t *out);
 static ngx_int_t ngx_http_clinic_render_script(ngx_pool_t *pool,
@@ -110,67 +155,89 @@ static ngx_str_t  ngx_http_clinic_placeholders[] = {
     ngx_string("contact_url"),
     ngx_string("list_url"),
     ngx_string("updated"),
-    ngx_string("jsonld")
+    ngx_string("jsonld"),
+    ngx_string("clinic_phone"),
+    ngx_string("clinic_phone_link"),
+    ngx_string("articles_url")
 };
 
 
 /*
  * The built-in layout: one <h1>, a skip link, a readable measure, system
- * fonts, contrast of at least 7:1 for text (AAA), a visible focus ring.
- * The en dash in <title> is UTF-8, written as escapes to keep this file
- * ASCII.
+ * fonts, contrast of at least 7:1 for text (AAA), a visible focus ring, a
+ * header with the clinic's name, a "Contact us" link and its phone that
+ * wraps on a narrow phone.  The contact pages use it without the call to
+ * action at the end.  The en dash in <title> is UTF-8, written as escapes
+ * to keep this file ASCII.
  */
-static ngx_str_t  ngx_http_clinic_default_template = ngx_string(
-"<!DOCTYPE html>\n"
-"<html lang=\"en\">\n"
-"<head>\n"
-"<meta charset=\"utf-8\">\n"
-"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-"<title>{{title}} \xe2\x80\x93 {{clinic_name}}</title>\n"
-"<meta name=\"description\" content=\"{{summary}}\">\n"
-"<link rel=\"canonical\" href=\"{{canonical}}\">\n"
-"{{jsonld}}\n"
-"<style>\n"
-"body{margin:0;color:#1c2630;background:#fff;font:1.0625rem/1.6 system-ui,"
-"-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif}\n"
-".w{max-width:70ch;margin:0 auto;padding:0 1rem}\n"
-"a{color:#0a4a85}\n"
-"a:focus-visible{outline:3px solid #c25e00;outline-offset:2px}\n"
-".skip{position:absolute;left:-100vw}\n"
-".skip:focus{left:1rem;top:1rem;padding:.5rem 1rem;background:#fff}\n"
-"header,footer{background:#eef3f7}\n"
-"header .w{padding:1rem}\n"
-"header a{color:#102a43;font-weight:700;font-size:1.2rem;"
-"text-decoration:none}\n"
-"main{padding-top:1rem;padding-bottom:2rem}\n"
-"h1,h2{line-height:1.25}\n"
-"img{max-width:100%;height:auto}\n"
-".cta{margin:2.5rem 0 0;padding:1.25rem;border-radius:.5rem;"
-"background:#eef3f7}\n"
-".cta h2{margin-top:0}\n"
-".btn{display:inline-block;padding:.75rem 1.5rem;border-radius:.4rem;"
-"background:#0a4a85;color:#fff;font-weight:700;text-decoration:none}\n"
-".btn:hover{background:#083a69}\n"
-"footer{padding:1rem 0;font-size:.9rem;color:#33414e}\n"
-"</style>\n"
-"</head>\n"
-"<body>\n"
-"<a class=\"skip\" href=\"#main\">Skip to content</a>\n"
-"<header><div class=\"w\"><a href=\"{{list_url}}\">{{clinic_name}}</a>"
-"</div></header>\n"
-"<main id=\"main\" class=\"w\" tabindex=\"-1\">\n"
-"<h1>{{title}}</h1>\n"
+#define NGX_HTTP_CLINIC_TPL_HEAD                                              \
+"<!DOCTYPE html>\n"                                                          \
+"<html lang=\"en\">\n"                                                       \
+"<head>\n"                                                                   \
+"<meta charset=\"utf-8\">\n"                                                 \
+"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" \
+"<title>{{title}} \xe2\x80\x93 {{clinic_name}}</title>\n"                     \
+"<meta name=\"description\" content=\"{{summary}}\">\n"                      \
+"<link rel=\"canonical\" href=\"{{canonical}}\">\n"                          \
+"{{jsonld}}\n"                                                               \
+"<style>\n"                                                                  \
+"body{margin:0;color:#1c2630;background:#fff;font:1.0625rem/1.6 system-ui,"  \
+"-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif}\n"                      \
+".w{max-width:70ch;margin:0 auto;padding:0 1rem}\n"                          \
+"a{color:#0a4a85}\n"                                                         \
+"a:focus-visible{outline:3px solid #c25e00;outline-offset:2px}\n"            \
+".skip{position:absolute;left:-100vw}\n"                                     \
+".skip:focus{left:1rem;top:1rem;padding:.5rem 1rem;background:#fff}\n"       \
+"header,footer{background:#eef3f7}\n"                                        \
+"header .w{display:flex;flex-wrap:wrap;align-items:center;"                  \
+"justify-content:space-between;gap:.25rem 1.25rem;padding:1rem}\n"           \
+"header .home{color:#102a43;font-weight:700;font-size:1.2rem;"               \
+"text-decoration:none}\n"                                                    \
+"header nav{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem}\n"               \
+"header nav a{font-weight:600}\n"                                            \
+"main{padding-top:1rem;padding-bottom:2rem}\n"                               \
+"h1,h2{line-height:1.25}\n"                                                  \
+"img{max-width:100%;height:auto}\n"                                          \
+".cta{margin:2.5rem 0 0;padding:1.25rem;border-radius:.5rem;"                \
+"background:#eef3f7}\n"                                                      \
+".cta h2{margin-top:0}\n"                                                    \
+".btn{display:inline-block;padding:.75rem 1.5rem;border-radius:.4rem;"       \
+"background:#0a4a85;color:#fff;font-weight:700;text-decoration:none}\n"      \
+".btn:hover{background:#083a69}\n"                                           \
+"footer{padding:1rem 0;font-size:.9rem;color:#33414e}\n"                     \
+"</style>\n"                                                                 \
+"</head>\n"                                                                  \
+"<body>\n"                                                                   \
+"<a class=\"skip\" href=\"#main\">Skip to content</a>\n"                     \
+"<header><div class=\"w\"><a class=\"home\" href=\"{{list_url}}\">"          \
+"{{clinic_name}}</a>\n"                                                      \
+"<nav aria-label=\"Contact\"><a id=\"contact-link\" "                        \
+"href=\"{{contact_url}}\">Contact us</a>{{clinic_phone_link}}</nav>"         \
+"</div></header>\n"                                                          \
+"<main id=\"main\" class=\"w\" tabindex=\"-1\">\n"                           \
+"<h1>{{title}}</h1>\n"                                                       \
 "{{content}}\n"
-"<aside class=\"cta\" aria-labelledby=\"cta\">\n"
-"<h2 id=\"cta\">Book an appointment</h2>\n"
-"<p>Have a question, or ready to book? Our team is happy to help.</p>\n"
-"<p><a class=\"btn\" href=\"{{contact_url}}\">Contact us</a></p>\n"
+
+#define NGX_HTTP_CLINIC_TPL_CTA                                               \
+"<aside class=\"cta\" aria-labelledby=\"cta\">\n"                            \
+"<h2 id=\"cta\">Book an appointment</h2>\n"                                  \
+"<p>Have a question, or ready to book? Our team is happy to help.</p>\n"     \
+"<p><a class=\"btn\" href=\"{{contact_url}}\">Contact us</a></p>\n"          \
 "</aside>\n"
-"</main>\n"
-"<footer><div class=\"w\"><p>&copy; {{clinic_name}} &middot; "
-"<a href=\"{{list_url}}\">All treatments</a></p></div></footer>\n"
-"</body>\n"
-"</html>\n");
+
+#define NGX_HTTP_CLINIC_TPL_TAIL                                              \
+"</main>\n"                                                                  \
+"<footer><div class=\"w\"><p>&copy; {{clinic_name}} &middot; "               \
+"<a href=\"{{list_url}}\">All treatments</a></p></div></footer>\n"           \
+"</body>\n"                                                                  \
+"</html>\n"
+
+
+static ngx_str_t  ngx_http_clinic_default_template = ngx_string(
+    NGX_HTTP_CLINIC_TPL_HEAD NGX_HTTP_CLINIC_TPL_CTA NGX_HTTP_CLINIC_TPL_TAIL);
+
+static ngx_str_t  ngx_http_clinic_default_form_template = ngx_string(
+    NGX_HTTP_CLINIC_TPL_HEAD NGX_HTTP_CLINIC_TPL_TAIL);
 
 
 /* segments point into text; an error leaves a message in *err */
@@ -399,12 +466,14 @@ ngx_http_clinic_template_error(ngx_pool_t *pool, ngx_str_t *err,
 
 
 ngx_http_clinic_template_t *
-ngx_http_clinic_template_default(ngx_pool_t *pool)
+ngx_http_clinic_template_default(ngx_pool_t *pool, ngx_uint_t form)
 {
     ngx_str_t  err;
 
     return ngx_http_clinic_template_compile(pool,
-                                    &ngx_http_clinic_default_template, &err);
+                               form ? &ngx_http_clinic_default_form_template
+                                    : &ngx_http_clinic_default_template,
+                               &err);
 }
 
 
@@ -431,12 +500,21 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
     values[NGX_HTTP_CLINIC_SEG_CANONICAL] = vars->canonical;
     values[NGX_HTTP_CLINIC_SEG_CONTACT_URL] = vars->contact_url;
     values[NGX_HTTP_CLINIC_SEG_LIST_URL] = vars->list_url;
+    values[NGX_HTTP_CLINIC_SEG_ARTICLES_URL] = vars->list_url;
+    values[NGX_HTTP_CLINIC_SEG_PHONE] = vars->phone;
 
     values[NGX_HTTP_CLINIC_SEG_UPDATED].data = iso;
     values[NGX_HTTP_CLINIC_SEG_UPDATED].len =
                                 ngx_http_clinic_iso_time(iso, vars->updated);
 
     ngx_str_null(&values[NGX_HTTP_CLINIC_SEG_JSONLD]);
+
+    if (ngx_http_clinic_render_phone_link(pool, &vars->phone,
+                                    &values[NGX_HTTP_CLINIC_SEG_PHONE_LINK])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (tpl->jsonld
         && ngx_http_clinic_render_jsonld(pool, vars,
@@ -461,6 +539,7 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
 
         case NGX_HTTP_CLINIC_SEG_CONTENT:
         case NGX_HTTP_CLINIC_SEG_JSONLD:
+        case NGX_HTTP_CLINIC_SEG_PHONE_LINK:
             len += values[type].len;
             break;
 
@@ -488,6 +567,7 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
 
         case NGX_HTTP_CLINIC_SEG_CONTENT:
         case NGX_HTTP_CLINIC_SEG_JSONLD:
+        case NGX_HTTP_CLINIC_SEG_PHONE_LINK:
             p = ngx_cpymem(p, values[type].data, values[type].len);
             break;
 
@@ -547,7 +627,8 @@ ngx_http_clinic_render_jsonld(ngx_pool_t *pool,
                             json_string("https://schema.org")) != 0
         || json_object_set_new(ld, "@type",
                                json_string(vars->article ? "MedicalWebPage"
-                                                         : "WebPage")) != 0
+                                           : vars->contact ? "ContactPage"
+                                           : "WebPage")) != 0
         || ngx_http_clinic_json_set(ld, "name", &vars->title) != NGX_OK
         || (vars->article
             && ngx_http_clinic_json_set(ld, "headline", &vars->title)
@@ -572,7 +653,9 @@ ngx_http_clinic_render_jsonld(ngx_pool_t *pool,
             || json_object_set_new(publisher, "@type",
                                    json_string("MedicalClinic")) != 0
             || ngx_http_clinic_json_set(publisher, "name",
-                                        &vars->clinic_name) != NGX_OK)
+                                        &vars->clinic_name) != NGX_OK
+            || ngx_http_clinic_json_set_nonempty(publisher, "telephone",
+                                                 &vars->phone) != NGX_OK)
         {
             json_decref(ld);
             return NGX_ERROR;
@@ -647,6 +730,460 @@ ngx_http_clinic_render_script(ngx_pool_t *pool, json_t *json,
     out->len = p - out->data;
 
     return NGX_OK;
+}
+
+
+/* <a class="phone" href="tel:+441632960000">+44 1632 960000</a>, or none */
+
+static ngx_int_t
+ngx_http_clinic_render_phone_link(ngx_pool_t *pool, ngx_str_t *phone,
+    ngx_str_t *out)
+{
+    ngx_http_clinic_out_t  o;
+
+    ngx_str_null(out);
+
+    if (phone->len == 0) {
+        return NGX_OK;
+    }
+
+    o.p = NULL;
+    o.len = 0;
+    ngx_http_clinic_out_tel(&o, phone);
+
+    out->data = ngx_pnalloc(pool, o.len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    o.p = out->data;
+    ngx_http_clinic_out_tel(&o, phone);
+    out->len = o.p - out->data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_clinic_out(ngx_http_clinic_out_t *o, const char *s)
+{
+    ngx_http_clinic_out_str(o, (u_char *) s, ngx_strlen(s));
+}
+
+
+static void
+ngx_http_clinic_out_str(ngx_http_clinic_out_t *o, u_char *data, size_t len)
+{
+    o->len += len;
+
+    if (o->p && len) {
+        o->p = ngx_cpymem(o->p, data, len);
+    }
+}
+
+
+static void
+ngx_http_clinic_out_esc(ngx_http_clinic_out_t *o, ngx_str_t *s)
+{
+    size_t  n;
+
+    n = ngx_http_clinic_text_escape_html(o->p, s->data, s->len);
+
+    o->len += n;
+
+    if (o->p) {
+        o->p += n;
+    }
+}
+
+
+static void
+ngx_http_clinic_out_uint(ngx_http_clinic_out_t *o, ngx_uint_t n)
+{
+    u_char  buf[NGX_INT_T_LEN];
+
+    ngx_http_clinic_out_str(o, buf, ngx_sprintf(buf, "%ui", n) - buf);
+}
+
+
+/* "preferred_time" reads "Preferred time" */
+
+static void
+ngx_http_clinic_out_label(ngx_http_clinic_out_t *o, ngx_str_t *name)
+{
+    u_char     *p, buf[NGX_HTTP_CLINIC_LABEL_MAX];
+    size_t      i;
+    ngx_str_t   label;
+
+    label.data = buf;
+    label.len = ngx_min(name->len, NGX_HTTP_CLINIC_LABEL_MAX);
+
+    for (i = 0, p = buf; i < label.len; i++) {
+        *p = name->data[i];
+
+        if (*p == '_' || *p == '-') {
+            *p = ' ';
+        }
+
+        p++;
+    }
+
+    if (label.len && buf[0] >= 'a' && buf[0] <= 'z') {
+        buf[0] -= 'a' - 'A';
+    }
+
+    ngx_http_clinic_out_esc(o, &label);
+}
+
+
+/*
+ * A tel: link: its href only the digits and a leading +; in an
+ * international number, what stands in parentheses is the trunk prefix
+ * dialled at home only ("+44 (0)161" is dialled +44161)
+ */
+
+static void
+ngx_http_clinic_out_tel(ngx_http_clinic_out_t *o, ngx_str_t *phone)
+{
+    size_t      i;
+    ngx_uint_t  paren;
+
+    ngx_http_clinic_out(o, "<a class=\"phone\" href=\"tel:");
+
+    paren = 0;
+
+    for (i = 0; i < phone->len; i++) {
+        if (phone->data[i] == '(' || phone->data[i] == ')') {
+            paren = (phone->data[i] == '(');
+            continue;
+        }
+
+        if (paren && phone->data[0] == '+') {
+            continue;
+        }
+
+        if ((phone->data[i] >= '0' && phone->data[i] <= '9')
+            || (phone->data[i] == '+' && i == 0))
+        {
+            ngx_http_clinic_out_str(o, &phone->data[i], 1);
+        }
+    }
+
+    ngx_http_clinic_out(o, "\">");
+    ngx_http_clinic_out_esc(o, phone);
+    ngx_http_clinic_out(o, "</a>");
+}
+
+
+/* "Please call us on <phone>." with the phone as a link, or without one */
+
+static void
+ngx_http_clinic_out_call(ngx_http_clinic_out_t *o, ngx_str_t *phone)
+{
+    ngx_http_clinic_out(o, "<p id=\"call-us\">");
+
+    if (phone->len == 0) {
+        ngx_http_clinic_out(o, "Please call the clinic.</p>\n");
+        return;
+    }
+
+    ngx_http_clinic_out(o, "Please call us on ");
+    ngx_http_clinic_out_tel(o, phone);
+    ngx_http_clinic_out(o, ".</p>\n");
+}
+
+
+ngx_int_t
+ngx_http_clinic_render_form(ngx_pool_t *pool,
+    ngx_http_clinic_form_view_t *view, ngx_str_t *out)
+{
+    ngx_http_clinic_out_t  o;
+
+    o.p = NULL;
+    o.len = 0;
+    ngx_http_clinic_form_write(&o, view);
+
+    out->data = ngx_pnalloc(pool, o.len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    o.p = out->data;
+    ngx_http_clinic_form_write(&o, view);
+    out->len = o.p - out->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The error summary (when a field failed), a line with the phone, the
+ * form, the honeypot last: off screen, out of the tab order and hidden
+ * from screen readers, so that only a bot fills it in.
+ */
+
+static void
+ngx_http_clinic_form_write(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_form_view_t *view)
+{
+    ngx_uint_t                     i, errors;
+    ngx_http_clinic_field_view_t  *f;
+
+    ngx_http_clinic_out(o, "<style>\n"
+        ".clinic-contact{max-width:40rem}\n"
+        ".clinic-contact .field{margin:0 0 1.25rem}\n"
+        ".clinic-contact label{display:block;font-weight:600;"
+        "margin:0 0 .3rem}\n"
+        ".clinic-contact .req{font-weight:400}\n"
+        ".clinic-contact input,.clinic-contact textarea{box-sizing:"
+        "border-box;width:100%;padding:.6rem .7rem;font:inherit;"
+        "font-size:1rem;color:inherit;background:#fff;"
+        "border:2px solid #4a5560;border-radius:.3rem}\n"
+        ".clinic-contact textarea{min-height:9rem;resize:vertical}\n"
+        ".clinic-contact input:focus,.clinic-contact textarea:focus,"
+        ".clinic-contact button:focus,#error-summary:focus{"
+        "outline:3px solid #c25e00;outline-offset:1px}\n"
+        ".clinic-contact [aria-invalid=true]{border-color:#b00020}\n"
+        ".clinic-contact .field-error{margin:.3rem 0 0;color:#b00020;"
+        "font-weight:600}\n"
+        "#error-summary{margin:0 0 1.5rem;padding:1rem;"
+        "border:3px solid #b00020}\n"
+        "#error-summary h2{margin:0 0 .5rem;font-size:1.2rem}\n"
+        "#error-summary a{color:#b00020;font-weight:600}\n"
+        ".clinic-contact button{min-height:44px;padding:.75rem 1.5rem;"
+        "font:inherit;font-weight:700;color:#fff;background:#0a4a85;"
+        "border:0;border-radius:.4rem;cursor:pointer}\n"
+        ".clinic-contact .hp{position:absolute;left:-10000px;width:1px;"
+        "height:1px;overflow:hidden}\n"
+        "</style>\n"
+        "<div class=\"clinic-contact\">\n");
+
+    errors = 0;
+
+    for (i = 0; i < view->nfields; i++) {
+        if (view->fields[i].error.len) {
+            errors++;
+        }
+    }
+
+    if (errors) {
+        ngx_http_clinic_out(o, "<div id=\"error-summary\" role=\"alert\" "
+                               "tabindex=\"-1\">\n"
+                               "<h2>Please check the form</h2>\n<ul>\n");
+
+        for (i = 0; i < view->nfields; i++) {
+            f = &view->fields[i];
+
+            if (f->error.len == 0) {
+                continue;
+            }
+
+            ngx_http_clinic_out(o, "<li><a href=\"#field-");
+            ngx_http_clinic_out_esc(o, &f->name);
+            ngx_http_clinic_out(o, "\">");
+            ngx_http_clinic_out_label(o, &f->name);
+            ngx_http_clinic_out(o, " ");
+            ngx_http_clinic_out_esc(o, &f->error);
+            ngx_http_clinic_out(o, "</a></li>\n");
+        }
+
+        ngx_http_clinic_out(o, "</ul>\n</div>\n");
+    }
+
+    ngx_http_clinic_out(o, "<p class=\"intro\">Send us a message and we "
+                           "will get back to you soon.");
+
+    if (view->phone.len) {
+        ngx_http_clinic_out(o, " Prefer to talk? Call us on ");
+        ngx_http_clinic_out_tel(o, &view->phone);
+        ngx_http_clinic_out(o, ".");
+    }
+
+    ngx_http_clinic_out(o, "</p>\n<form id=\"contact-form\" method=\"post\" "
+                           "action=\"");
+    ngx_http_clinic_out_esc(o, &view->action);
+    ngx_http_clinic_out(o, "\">\n");
+
+    for (i = 0; i < view->nfields; i++) {
+        f = &view->fields[i];
+
+        /* keyboard users land on the first field to fix */
+        ngx_http_clinic_form_write_field(o, f, f->error.len && errors);
+
+        if (f->error.len) {
+            errors = 0;
+        }
+    }
+
+    if (view->honeypot.len) {
+        ngx_http_clinic_out(o, "<div class=\"hp\" aria-hidden=\"true\">"
+                               "<label for=\"hp-");
+        ngx_http_clinic_out_esc(o, &view->honeypot);
+        ngx_http_clinic_out(o, "\">Leave this field empty</label>"
+                               "<input type=\"text\" name=\"");
+        ngx_http_clinic_out_esc(o, &view->honeypot);
+        ngx_http_clinic_out(o, "\" id=\"hp-");
+        ngx_http_clinic_out_esc(o, &view->honeypot);
+        ngx_http_clinic_out(o, "\" value=\"\" tabindex=\"-1\" "
+                               "autocomplete=\"off\"></div>\n");
+    }
+
+    ngx_http_clinic_out(o, "<p><button type=\"submit\" id=\"contact-submit\">"
+                           "Send message</button></p>\n</form>\n</div>\n");
+}
+
+
+/*
+ * One field: its label, its input (a textarea for a message or long text),
+ * and its error right after it, named by the input's aria-describedby.
+ */
+
+static void
+ngx_http_clinic_form_write_field(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_field_view_t *f, ngx_uint_t focus)
+{
+    ngx_uint_t  area;
+
+    area = f->type == NGX_HTTP_CLINIC_FIELD_TEXT
+           && ((f->name.len == 7
+                && ngx_strncmp(f->name.data, "message", 7) == 0)
+               || f->max == 0 || f->max > NGX_HTTP_CLINIC_LINE_MAX);
+
+    ngx_http_clinic_out(o, "<div class=\"field\">\n<label for=\"field-");
+    ngx_http_clinic_out_esc(o, &f->name);
+    ngx_http_clinic_out(o, "\">");
+    ngx_http_clinic_out_label(o, &f->name);
+
+    if (f->required) {
+        ngx_http_clinic_out(o, " <span class=\"req\">(required)</span>");
+    }
+
+    ngx_http_clinic_out(o, area ? "</label>\n<textarea" : "</label>\n<input");
+
+    if (!area) {
+        ngx_http_clinic_out(o,
+                   f->type == NGX_HTTP_CLINIC_FIELD_EMAIL ? " type=\"email\""
+                   : f->type == NGX_HTTP_CLINIC_FIELD_PHONE ? " type=\"tel\""
+                   : " type=\"text\"");
+    }
+
+    ngx_http_clinic_out(o, " name=\"");
+    ngx_http_clinic_out_esc(o, &f->name);
+    ngx_http_clinic_out(o, "\" id=\"field-");
+    ngx_http_clinic_out_esc(o, &f->name);
+    ngx_http_clinic_out(o, "\"");
+
+    if (area) {
+        ngx_http_clinic_out(o, " rows=\"6\"");
+    }
+
+    if (f->max) {
+        ngx_http_clinic_out(o, " maxlength=\"");
+        ngx_http_clinic_out_uint(o, f->max);
+        ngx_http_clinic_out(o, "\"");
+    }
+
+    if (f->required) {
+        ngx_http_clinic_out(o, " required");
+    }
+
+    if (f->type == NGX_HTTP_CLINIC_FIELD_EMAIL) {
+        ngx_http_clinic_out(o, " autocomplete=\"email\"");
+
+    } else if (f->type == NGX_HTTP_CLINIC_FIELD_PHONE) {
+        ngx_http_clinic_out(o, " autocomplete=\"tel\"");
+
+    } else if (f->name.len == 4 && ngx_strncmp(f->name.data, "name", 4) == 0)
+    {
+        ngx_http_clinic_out(o, " autocomplete=\"name\"");
+    }
+
+    if (f->error.len) {
+        ngx_http_clinic_out(o, " aria-invalid=\"true\" "
+                               "aria-describedby=\"error-");
+        ngx_http_clinic_out_esc(o, &f->name);
+        ngx_http_clinic_out(o, "\"");
+
+        if (focus) {
+            ngx_http_clinic_out(o, " autofocus");
+        }
+    }
+
+    if (area) {
+        ngx_http_clinic_out(o, ">");
+        ngx_http_clinic_out_esc(o, &f->value);
+        ngx_http_clinic_out(o, "</textarea>\n");
+
+    } else {
+        ngx_http_clinic_out(o, " value=\"");
+        ngx_http_clinic_out_esc(o, &f->value);
+        ngx_http_clinic_out(o, "\">\n");
+    }
+
+    if (f->error.len) {
+        ngx_http_clinic_out(o, "<p id=\"error-");
+        ngx_http_clinic_out_esc(o, &f->name);
+        ngx_http_clinic_out(o, "\" class=\"field-error\">");
+        ngx_http_clinic_out_label(o, &f->name);
+        ngx_http_clinic_out(o, " ");
+        ngx_http_clinic_out_esc(o, &f->error);
+        ngx_http_clinic_out(o, "</p>\n");
+    }
+
+    ngx_http_clinic_out(o, "</div>\n");
+}
+
+
+ngx_int_t
+ngx_http_clinic_render_notice(ngx_pool_t *pool,
+    ngx_http_clinic_notice_view_t *view, ngx_str_t *out)
+{
+    ngx_http_clinic_out_t  o;
+
+    o.p = NULL;
+    o.len = 0;
+    ngx_http_clinic_notice_write(&o, view);
+
+    out->data = ngx_pnalloc(pool, o.len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    o.p = out->data;
+    ngx_http_clinic_notice_write(&o, view);
+    out->len = o.p - out->data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_clinic_notice_write(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_notice_view_t *view)
+{
+    ngx_http_clinic_out(o, "<div class=\"clinic-notice\"");
+
+    if (view->id) {
+        ngx_http_clinic_out(o, " id=\"");
+        ngx_http_clinic_out(o, view->id);
+        ngx_http_clinic_out(o, "\"");
+    }
+
+    ngx_http_clinic_out(o, ">\n<p>");
+    ngx_http_clinic_out_esc(o, &view->text);
+    ngx_http_clinic_out(o, "</p>\n");
+
+    if (view->call) {
+        ngx_http_clinic_out_call(o, &view->phone);
+    }
+
+    if (view->back.len) {
+        ngx_http_clinic_out(o, "<p><a href=\"");
+        ngx_http_clinic_out_esc(o, &view->back);
+        ngx_http_clinic_out(o, "\">Back to the contact form</a></p>\n");
+    }
+
+    ngx_http_clinic_out(o, "</div>\n");
 }
 
 

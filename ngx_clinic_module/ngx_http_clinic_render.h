@@ -1,7 +1,8 @@
 
 /*
  * Rendering: page templates, the article page, the listing, the 404 page,
- * JSON-LD and the JSON content API bodies.  Nothing here does I/O.
+ * the contact form and its notices, JSON-LD and the JSON content API
+ * bodies.  Nothing here does I/O.
  */
 
 
@@ -28,9 +29,42 @@ typedef struct {
     ngx_str_t                        canonical;  /* absolute URL */
     ngx_str_t                        contact_url;
     ngx_str_t                        list_url;   /* the articles prefix */
+    ngx_str_t                        phone;      /* clinic_phone */
     time_t                           updated;
     unsigned                         article:1;  /* MedicalWebPage JSON-LD */
+    unsigned                         contact:1;  /* ContactPage JSON-LD */
 } ngx_http_clinic_page_vars_t;
+
+
+/* one field of the contact form as the page shows it */
+typedef struct {
+    ngx_str_t                        name;
+    ngx_uint_t                       type;       /* NGX_HTTP_CLINIC_FIELD_* */
+    ngx_uint_t                       max;        /* characters, 0: none */
+    ngx_str_t                        value;      /* kept on a re-render */
+    ngx_str_t                        error;      /* "is required", or none */
+    unsigned                         required:1;
+} ngx_http_clinic_field_view_t;
+
+
+/* the contact form (docs/api.md, "The contact page") */
+typedef struct {
+    ngx_str_t                        action;     /* the form's location */
+    ngx_http_clinic_field_view_t    *fields;
+    ngx_uint_t                       nfields;
+    ngx_str_t                        honeypot;   /* a field name, or none */
+    ngx_str_t                        phone;
+} ngx_http_clinic_form_view_t;
+
+
+/* a short page of the contact form: thank you, or why not */
+typedef struct {
+    const char                      *id;         /* of the notice, or NULL */
+    ngx_str_t                        text;       /* a sentence, escaped */
+    ngx_str_t                        phone;
+    ngx_str_t                        back;       /* the form, or none */
+    unsigned                         call:1;     /* a "call us" paragraph */
+} ngx_http_clinic_notice_view_t;
 
 
 /* one entry of a listing (HTML or JSON) */
@@ -66,16 +100,20 @@ typedef struct {
 
 /*
  * Compiles a template: {{name}} placeholders (title, summary, content,
- * slug, tenant, clinic_name, canonical, contact_url, list_url, updated,
- * jsonld); an unknown placeholder is an error, *err says which.  The
- * template must hold {{content}}.  text is not copied: keep it alive.
+ * slug, tenant, clinic_name, clinic_phone, clinic_phone_link, canonical,
+ * contact_url, list_url, articles_url, updated, jsonld); an unknown
+ * placeholder is an error, *err says which.  The template must hold
+ * {{content}}.  text is not copied: keep it alive.
  */
 ngx_http_clinic_template_t *ngx_http_clinic_template_compile(ngx_pool_t *pool,
     ngx_str_t *text, ngx_str_t *err);
 
-/* the built-in default template, compiled once per call site */
+/*
+ * the built-in default template, compiled on each call; form: the layout
+ * of the contact pages, without the call to action that links to them
+ */
 ngx_http_clinic_template_t *ngx_http_clinic_template_default(
-    ngx_pool_t *pool);
+    ngx_pool_t *pool, ngx_uint_t form);
 
 ngx_int_t ngx_http_clinic_render_page(ngx_pool_t *pool,
     ngx_http_clinic_template_t *tpl, ngx_http_clinic_page_vars_t *vars,
@@ -84,6 +122,14 @@ ngx_int_t ngx_http_clinic_render_page(ngx_pool_t *pool,
 /* the listing's content HTML (to go into a page as vars.content) */
 ngx_int_t ngx_http_clinic_render_list_html(ngx_pool_t *pool,
     ngx_http_clinic_list_item_t *items, ngx_uint_t n, ngx_str_t *out);
+
+/* the contact form's content HTML, values and errors escaped */
+ngx_int_t ngx_http_clinic_render_form(ngx_pool_t *pool,
+    ngx_http_clinic_form_view_t *view, ngx_str_t *out);
+
+/* a notice's content HTML: thank you, or why the message was not sent */
+ngx_int_t ngx_http_clinic_render_notice(ngx_pool_t *pool,
+    ngx_http_clinic_notice_view_t *view, ngx_str_t *out);
 
 /* {"articles":[...],"total":N,"limit":L,"offset":O}, items already sorted */
 ngx_int_t ngx_http_clinic_render_api_list(ngx_pool_t *pool,

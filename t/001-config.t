@@ -607,3 +607,71 @@ invalid clinic_contact_notify "\/hooks\/..\/_notify": no "." or ".." segments
     location = /contact-quiet { clinic_contact; clinic_contact_notify off; }
     location = /_notify { internal; return 204; }
 --- ok
+
+
+
+=== TEST 41p: clinic_phone takes a number people can dial
+--- config
+    clinic_tenant phones;
+    clinic_phone "+44 (0)161 496-0000";
+    location = /contact { clinic_contact; }
+--- ok
+
+
+
+=== TEST 42p: clinic_phone with letters
+--- config
+    clinic_phone "call 0161 496 0000";  # HERE
+--- emerg
+invalid clinic_phone "call 0161 496 0000": use at least 3 digits, spaces and \+ \( \) - \. / \(a "\+" only first\), at most 40 characters
+
+
+
+=== TEST 43p: clinic_phone with a "+" that is not first
+--- config
+    clinic_phone "0161+4960000";  # HERE
+--- emerg
+invalid clinic_phone "0161\+4960000"
+
+
+
+=== TEST 44p: clinic_phone without enough digits
+--- config
+    clinic_phone "+ 1";  # HERE
+--- emerg
+invalid clinic_phone "\+ 1"
+
+
+
+=== TEST 45p: clinic_phone longer than 40 characters
+--- config
+    clinic_phone "0161 496 0000 0161 496 0000 0161 496 0000 1";  # HERE
+--- emerg
+invalid clinic_phone
+
+
+
+=== TEST 46p: clinic_phone empty
+--- config
+    clinic_phone "";  # HERE
+--- emerg
+empty value
+
+
+
+=== TEST 47p: clinic_phone twice
+--- config
+    clinic_phone "0161 496 0000";
+    clinic_phone "0161 496 0001";  # HERE
+--- emerg
+"clinic_phone" directive is duplicate
+
+
+
+=== TEST 48p: clinic_phone is a server's setting, not a location's
+--- config
+    location / {
+        clinic_phone "0161 496 0000";  # HERE
+    }
+--- emerg
+"clinic_phone" directive is not allowed here

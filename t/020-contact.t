@@ -30,15 +30,17 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: only POST: 405 with Allow
+=== TEST 1: GET, HEAD and POST only: 405 with Allow (JSON to a JSON client)
 --- config
     clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
     location = /contact { clinic_contact; }
+--- more_headers
+Accept: application/json
 --- request
-GET /contact
+DELETE /contact
 --- error_code: 405
 --- response_headers
-Allow: POST
+Allow: GET, HEAD, POST
 --- response_body
 {"error":{"status":405,"message":"method not allowed"}}
 
@@ -50,6 +52,7 @@ Allow: POST
     location = /contact { clinic_contact; }
 --- more_headers
 Content-Type: text/plain
+Accept: application/json
 --- request
 POST /contact
 name=Ann
@@ -525,7 +528,7 @@ name=Dee&email=dee%40example.com&message=Hello
 --- error_code: 200
 --- response_headers
 Content-Type: text/html; charset=utf-8
---- response_body_like: ^<!DOCTYPE html>\n.*<h1>Message sent</h1>\n<p>Thank you, we have received your message and will get back to you soon\.</p>\n<p><a href="javascript:history\.back\(\)">Back</a></p></body></html>\n$
+--- response_body_like: ^<!DOCTYPE html>\n.*<h1>Message sent</h1>\n<div class="clinic-notice" id="thank-you">\n<p>Thank you, we have received your message and will get back to you soon\.</p>\n.*</html>\n$
 
 
 
@@ -539,4 +542,4 @@ Content-Type: application/x-www-form-urlencoded
 POST /contact
 name=%3Cb%3EDee&email=nope
 --- error_code: 422
---- response_body_like: <h1>Please check the form</h1>\n<p>email must be a valid email address\nmessage is required\n</p>\n.*</html>\n$
+--- response_body_like: <h1>Contact us</h1>\n.*<div id="error-summary" role="alert" tabindex="-1">\n<h2>Please check the form</h2>\n<ul>\n<li><a href="#field-email">Email must be a valid email address</a></li>\n<li><a href="#field-message">Message is required</a></li>\n</ul>\n.*value="&lt;b&gt;Dee".*</html>\n$
