@@ -65,8 +65,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 BUSY=$(cpu_busy)
-[ "$BUSY" -gt 10 ] \
-    && say "warning: the machine is already ${BUSY}% busy; the numbers will be noisy"
+if [ "$BUSY" -gt 10 ]; then
+    say "warning: the machine is already ${BUSY}% busy;" \
+        "the numbers will be noisy"
+fi
 
 read -r P1 P2 P3 < <(perl -MIO::Socket::INET -e '
     my @s = map { IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
@@ -144,7 +146,8 @@ measure() {    # label url
 }
 
 echo
-echo "contact page: $SIZE bytes; wrk -t1 -c$CONNECTIONS -d$DURATION, one nginx worker; machine ${BUSY}% busy before"
+echo "contact page: $SIZE bytes; wrk -t1 -c$CONNECTIONS -d$DURATION," \
+     "one nginx worker; machine ${BUSY}% busy before"
 echo
 echo "| GET       | req/s    | p50      | p99      |"
 echo "|-----------|----------|----------|----------|"

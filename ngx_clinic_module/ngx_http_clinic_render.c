@@ -568,7 +568,11 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
         case NGX_HTTP_CLINIC_SEG_CONTENT:
         case NGX_HTTP_CLINIC_SEG_JSONLD:
         case NGX_HTTP_CLINIC_SEG_PHONE_LINK:
-            p = ngx_cpymem(p, values[type].data, values[type].len);
+            /* an empty value may have NULL data: memcpy() must not see it */
+            if (values[type].len) {
+                p = ngx_cpymem(p, values[type].data, values[type].len);
+            }
+
             break;
 
         default:
