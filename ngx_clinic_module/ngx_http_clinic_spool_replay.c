@@ -671,12 +671,15 @@ ngx_http_clinic_spool_stored(void *data,
                        result->outcome == NGX_HTTP_CLINIC_STORE_DUPLICATE
                        ? " (stored before)" : "");
 
-        /* a new entry notifies, as from a request; a duplicate did before */
+        /*
+         * A spooled submission was answered 202 and never notified: it is
+         * now, stored by this replay or found stored (its store reached
+         * Redis after its timeout).  A second notice after a crash beats
+         * a lead nobody hears of.
+         */
 
-        if (result->outcome == NGX_HTTP_CLINIC_STORE_ADDED) {
-            ngx_http_clinic_notify_send(rec->cscf->notify, &result->id,
-                                        &rec->sub);
-        }
+        ngx_http_clinic_notify_send(rec->cscf->notify, &result->id,
+                                    &rec->sub);
 
     } else {
         rec->state = NGX_HTTP_CLINIC_SPOOL_FAILED;

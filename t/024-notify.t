@@ -2,7 +2,9 @@
 # notification per new submission, through an internal location, carrying
 # the tenant, the id, the time and the inbox URL and no field value; none
 # for a duplicate or a honeypot hit; replayed submissions notify too; a
-# failing notification is counted and logged and never changes the answer.
+# failing notification is counted and logged and never changes the answer;
+# a queued submission whose store reached Redis late is notified by its
+# replay.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use ClinicTest;
@@ -389,6 +391,48 @@ main::expect_notified('notify-11.log', 2);
 GET /status
 --- response_body_like eval
 qr/outcome="sent"\} 2\nclinic_notifications_total\{tenant="localhost",outcome="failed"\} 0\n(?s:.*)\nclinic_spool_replayed_total 2\n/
+
+
+
+=== TEST 14a: Redis frozen: the store reaches Redis after its timeout, so the submission is queued (202) ...
+--- init
+ClinicTest::redis_cmd('FLUSHDB');
+ClinicTest::redis_stop();
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=200ms;
+    clinic_contact_limit client=off tenant=off;
+    clinic_base_url https://clinic.example;
+    clinic_admin_token_file $TEST_NGINX_NOTIFY_DIR/token;
+    location /admin/ { clinic_admin; }
+    location = /contact {
+        clinic_contact;
+        clinic_contact_notify /_notify;
+    }
+    location = /_notify {
+        internal;
+        access_log $TEST_NGINX_NOTIFY_DIR/notify-14.log notifyfmt;
+        return 204;
+    }
+    location = /status { clinic_status; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+main::post(14)
+--- error_code: 202
+--- response_body_like: "status":"queued"
+
+
+
+=== TEST 14b: ... Redis resumes and runs it; the replay finds it stored and notifies it once
+--- init
+die "notified while queued" if main::lines('notify-14.log');
+ClinicTest::redis_cont();
+sleep 4;
+main::expect_notified('notify-14.log', 1);
+--- request
+GET /status
+--- response_body_like eval
+qr/outcome="sent"\} 1\n(?s:.*)\nclinic_spool_replayed_total 1\n/
 
 
 
