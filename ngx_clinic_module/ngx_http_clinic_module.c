@@ -33,6 +33,7 @@ static void *ngx_http_clinic_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static void *ngx_http_clinic_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_clinic_contact_error_page(ngx_conf_t *cf);
 static char *ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_clinic_preconfiguration(ngx_conf_t *cf);
@@ -625,6 +626,68 @@ ngx_http_clinic_create_loc_conf(ngx_conf_t *cf)
 }
 
 
+/*
+ * nginx answers a body over client_max_body_size itself, before the
+ * handler runs: a contact location sends that 413 to itself (as a GET,
+ * with the 413 kept), so the patient gets the form's own "Message too
+ * long" page and a JSON client JSON.  An error_page 413 of the
+ * operator's, in the location or inherited, is left alone.  Runs after
+ * the core module's merge, so error_pages holds what is inherited.
+ */
+
+static ngx_int_t
+ngx_http_clinic_contact_error_page(ngx_conf_t *cf)
+{
+    ngx_uint_t                 i, n;
+    ngx_array_t               *pages;
+    ngx_http_err_page_t       *err, *old;
+    ngx_http_core_loc_conf_t  *core;
+
+    core = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (core->named || core->name.len == 0 || core->name.data[0] != '/'
+#if (NGX_PCRE)
+        || core->regex
+#endif
+       )
+    {
+        return NGX_OK;
+    }
+
+    n = core->error_pages ? core->error_pages->nelts : 0;
+    old = n ? core->error_pages->elts : NULL;
+
+    for (i = 0; i < n; i++) {
+        if (old[i].status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            return NGX_OK;
+        }
+    }
+
+    /* a copy: the array may be the server's, shared by its locations */
+
+    pages = ngx_array_create(cf->pool, n + 1, sizeof(ngx_http_err_page_t));
+    if (pages == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        err = ngx_array_push(pages);
+        *err = old[i];
+    }
+
+    err = ngx_array_push(pages);
+    ngx_memzero(err, sizeof(ngx_http_err_page_t));
+
+    err->status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    err->overwrite = -1;
+    err->value.value = core->name;
+
+    core->error_pages = pages;
+
+    return NGX_OK;
+}
+
+
 static char *
 ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
@@ -732,6 +795,12 @@ ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         {
             cscf->content = conf->content;
         }
+    }
+
+    if (conf->handler == NGX_HTTP_CLINIC_CONTACT
+        && ngx_http_clinic_contact_error_page(cf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (conf->handler == NGX_HTTP_CLINIC_CONTACT && conf->notify) {

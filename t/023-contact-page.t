@@ -502,6 +502,47 @@ client intended to send too large body
 
 
 
+=== TEST 22a: without an error_page of the operator's, the module sends the 413 to the form by itself
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    location = /contact {
+        clinic_contact;
+        client_max_body_size 64;
+    }
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- request eval
+"POST /contact\r\nname=A&email=a%40example.com&message=" . ("x" x 200)
+--- error_code: 413
+--- response_headers
+Content-Type: text/html; charset=utf-8
+--- response_body_like: <h1>Message too long</h1>
+--- error_log
+client intended to send too large body
+
+
+
+=== TEST 22b: ... and an operator's own error_page 413 wins
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    error_page 413 /too-big;
+    location = /too-big { return 413 "operator's own page\n"; }
+    location = /contact {
+        clinic_contact;
+        client_max_body_size 64;
+    }
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- request eval
+"POST /contact\r\nname=A&email=a%40example.com&message=" . ("x" x 200)
+--- error_code: 413
+--- response_body
+operator's own page
+--- error_log
+client intended to send too large body
+
+
+
 === TEST 23: the clinic's own template: the form in it, placeholders filled and escaped
 --- config
     clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
