@@ -229,6 +229,15 @@ ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
     }
 
     if (tpl) {
+        /* without a clinic_template of its own, the built-in layout */
+
+        if (t == NULL) {
+            t = ngx_http_clinic_template_default(r->pool, 0);
+            if (t == NULL) {
+                return NULL;
+            }
+        }
+
         *tpl = t;
     }
 
@@ -636,13 +645,6 @@ ngx_http_clinic_articles_build_page(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (tpl == NULL) {
-        tpl = ngx_http_clinic_template_default(r->pool, 0);
-        if (tpl == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
     ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
 
     ngx_http_clinic_site_vars(r, &vars);
@@ -681,13 +683,6 @@ ngx_http_clinic_articles_build_list(ngx_http_request_t *r,
 
     if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL) {
         return NGX_ERROR;
-    }
-
-    if (tpl == NULL) {
-        tpl = ngx_http_clinic_template_default(r->pool, 0);
-        if (tpl == NULL) {
-            return NGX_ERROR;
-        }
     }
 
     items = ngx_http_clinic_articles_items(r, index, 0, index->narticles);

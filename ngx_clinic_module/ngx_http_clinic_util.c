@@ -20,6 +20,8 @@
 #define NGX_HTTP_CLINIC_TOKENS_MAX  65536
 
 
+static ngx_fd_t ngx_http_clinic_open_conf_file(ngx_conf_t *cf,
+    ngx_str_t *name, const char *what, ngx_str_t *path);
 static ngx_int_t ngx_http_clinic_copy_secret(ngx_conf_t *cf, ngx_str_t *path,
     u_char *buf, ssize_t n, ngx_str_t *value, size_t min);
 static ngx_int_t ngx_http_clinic_parse_tokens(ngx_conf_t *cf,
@@ -273,16 +275,8 @@ ngx_http_clinic_read_tokens(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t     path;
     ngx_array_t  *a;
 
-    path = *name;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    fd = ngx_http_clinic_open_conf_file(cf, name, "token", &path);
     if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open token file \"%V\"", &path);
         return NGX_ERROR;
     }
 
@@ -423,16 +417,8 @@ ngx_http_clinic_read_secret(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t        path;
     u_char           buf[NGX_HTTP_CLINIC_SECRET_MAX];
 
-    path = *name;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    fd = ngx_http_clinic_open_conf_file(cf, name, "secret", &path);
     if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open secret file \"%V\"", &path);
         return NGX_ERROR;
     }
 
@@ -507,4 +493,28 @@ static void *
 ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size)
 {
     return ngx_palloc(ctx, size);
+}
+
+
+/* a file named in the configuration, relative to the prefix; path is set */
+
+static ngx_fd_t
+ngx_http_clinic_open_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    const char *what, ngx_str_t *path)
+{
+    ngx_fd_t  fd;
+
+    *path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return NGX_INVALID_FILE;
+    }
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open %s file \"%V\"", what, path);
+    }
+
+    return fd;
 }
