@@ -125,9 +125,8 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        --no-install-recommends npm >/dev/null; \
 	fi
-	@# the packaged services are not ours: tests and the demo start their own
-	@-service nginx stop >/dev/null 2>&1; service redis-server stop \
-	    >/dev/null 2>&1; true
+	@# no service is touched: tests and the demo start their own nginx and
+	@# Redis on ports of their own, beside whatever the machine runs
 	@$(MAKE) -s browser-deps
 
 # npm ci only when the lock file changed since the last install: no network

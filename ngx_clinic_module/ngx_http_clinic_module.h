@@ -83,6 +83,8 @@ typedef struct {
     /* $clinic_submission_id, $clinic_submission_received; -1: unused */
     ngx_int_t                        var_submission_id;
     ngx_int_t                        var_submission_received;
+    ngx_int_t                        var_cache;
+    ngx_int_t                        var_article;
 
     unsigned                         status:1;
 } ngx_http_clinic_main_conf_t;

@@ -72,8 +72,6 @@ static ngx_chain_t *ngx_http_clinic_notify_send_chain(ngx_connection_t *c,
     ngx_chain_t *in, off_t limit);
 static u_char *ngx_http_clinic_notify_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
-static ngx_int_t ngx_http_clinic_notify_set_var(ngx_http_request_t *r,
-    ngx_int_t index, ngx_str_t *value);
 static ngx_int_t ngx_http_clinic_notify_received(
     ngx_http_clinic_submission_t *sub, ngx_str_t *value);
 static ngx_int_t ngx_http_clinic_notify_tenant_variable(
@@ -100,6 +98,14 @@ static ngx_http_variable_t  ngx_http_clinic_notify_vars[] = {
     { ngx_string("clinic_inbox_url"), NULL,
       ngx_http_clinic_notify_inbox_variable, 0, 0, 0 },
 
+    /* set by the page handlers: where a page came from, and its slug */
+
+    { ngx_string("clinic_cache"), NULL,
+      ngx_http_clinic_notify_unset_variable, 0, 0, 0 },
+
+    { ngx_string("clinic_article"), NULL,
+      ngx_http_clinic_notify_unset_variable, 0, 0, 0 },
+
       ngx_http_null_variable
 };
 
@@ -115,6 +121,8 @@ ngx_http_clinic_notify_add_variables(ngx_conf_t *cf)
     /* not indexed unless the configuration has tenants */
     cmcf->var_submission_id = NGX_ERROR;
     cmcf->var_submission_received = NGX_ERROR;
+    cmcf->var_cache = NGX_ERROR;
+    cmcf->var_article = NGX_ERROR;
 
     for (v = ngx_http_clinic_notify_vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
@@ -158,6 +166,20 @@ ngx_http_clinic_notify_init_conf(ngx_conf_t *cf,
 
     cmcf->var_submission_received = ngx_http_get_variable_index(cf, &name);
     if (cmcf->var_submission_received == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "clinic_cache");
+
+    cmcf->var_cache = ngx_http_get_variable_index(cf, &name);
+    if (cmcf->var_cache == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "clinic_article");
+
+    cmcf->var_article = ngx_http_get_variable_index(cf, &name);
+    if (cmcf->var_article == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -248,10 +270,10 @@ ngx_http_clinic_notify_request(ngx_http_request_t *r, ngx_str_t *id,
 
     /* the values only feed logs: a failure here changes no answer */
 
-    (void) ngx_http_clinic_notify_set_var(r, cmcf->var_submission_id, id);
+    (void) ngx_http_clinic_set_variable(r, cmcf->var_submission_id, id);
 
     if (ngx_http_clinic_notify_received(sub, &value) == NGX_OK) {
-        (void) ngx_http_clinic_notify_set_var(r,
+        (void) ngx_http_clinic_set_variable(r,
                                       cmcf->var_submission_received, &value);
     }
 
@@ -524,10 +546,10 @@ ngx_http_clinic_notify_prepare(ngx_http_clinic_notify_t *n,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
 
-    if (ngx_http_clinic_notify_set_var(r, cmcf->var_submission_id, &n->id)
+    if (ngx_http_clinic_set_variable(r, cmcf->var_submission_id, &n->id)
         != NGX_OK
         || (n->received.len
-            && ngx_http_clinic_notify_set_var(r,
+            && ngx_http_clinic_set_variable(r,
                                     cmcf->var_submission_received,
                                     &n->received)
                != NGX_OK))
@@ -660,8 +682,8 @@ ngx_http_clinic_notify_log_error(ngx_log_t *log, u_char *buf, size_t len)
 }
 
 
-static ngx_int_t
-ngx_http_clinic_notify_set_var(ngx_http_request_t *r, ngx_int_t index,
+ngx_int_t
+ngx_http_clinic_set_variable(ngx_http_request_t *r, ngx_int_t index,
     ngx_str_t *value)
 {
     u_char                     *p;

@@ -51,4 +51,9 @@ void ngx_http_clinic_notify_send(ngx_http_clinic_notify_conf_t *nc,
     ngx_str_t *id, ngx_http_clinic_submission_t *sub);
 
 
+/* a value of an indexed $clinic_* variable for r (copied into r->pool) */
+ngx_int_t ngx_http_clinic_set_variable(ngx_http_request_t *r, ngx_int_t index,
+    ngx_str_t *value);
+
+
 #endif /* _NGX_HTTP_CLINIC_NOTIFY_H_INCLUDED_ */

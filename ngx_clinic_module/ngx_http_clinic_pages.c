@@ -24,6 +24,7 @@
 #include "ngx_http_clinic_render.h"
 #include "ngx_http_clinic_pagecache.h"
 #include "ngx_http_clinic_site.h"
+#include "ngx_http_clinic_notify.h"
 #include "ngx_http_clinic_pages.h"
 
 
@@ -283,6 +284,18 @@ ngx_http_clinic_articles_start(ngx_http_request_t *r, ngx_uint_t kind,
     ctx->r = r;
     ctx->kind = kind;
     ctx->slug = *slug;
+
+    /* $clinic_article for the access log: the slug asked for, if any */
+
+    if (slug->len
+        && ngx_http_clinic_set_variable(r,
+               ((ngx_http_clinic_main_conf_t *)
+                ngx_http_get_module_main_conf(r, ngx_http_clinic_module))
+               ->var_article, slug)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (ngx_http_clinic_pagecache_key(r->pool, cscf,
                                       ngx_http_clinic_kind_names[kind],

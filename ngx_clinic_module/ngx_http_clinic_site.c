@@ -17,6 +17,7 @@
 #include "ngx_http_clinic_render.h"
 #include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
+#include "ngx_http_clinic_notify.h"
 #include "ngx_http_clinic_site.h"
 
 
@@ -245,11 +246,13 @@ ngx_int_t
 ngx_http_clinic_site_send(ngx_http_request_t *r, ngx_http_clinic_page_t *page,
     const char *layer, ngx_str_t *cc)
 {
-    ngx_buf_t                   *b;
-    ngx_str_t                    value;
-    ngx_http_clinic_loc_conf_t  *clcf;
+    ngx_buf_t                    *b;
+    ngx_str_t                     value;
+    ngx_http_clinic_loc_conf_t   *clcf;
+    ngx_http_clinic_main_conf_t  *cmcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
 
     r->headers_out.status = page->status;
     r->headers_out.content_length_n = page->body.len;
@@ -281,8 +284,12 @@ ngx_http_clinic_site_send(ngx_http_request_t *r, ngx_http_clinic_page_t *page,
         value.data = (u_char *) layer;
         value.len = ngx_strlen(layer);
 
+        /* the header, and $clinic_cache for the access log */
+
         if (ngx_http_clinic_set_header(r, "X-Clinic-Cache", &value)
-            != NGX_OK)
+            != NGX_OK
+            || ngx_http_clinic_set_variable(r, cmcf->var_cache, &value)
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
