@@ -15,6 +15,10 @@
 
 static ngx_int_t ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static void ngx_http_clinic_stats_move(ngx_http_clinic_stats_t *ost,
+    ngx_http_clinic_stats_t *st, u_char *p);
+static ngx_int_t ngx_http_clinic_stats_find(ngx_str_t *names, ngx_uint_t n,
+    ngx_str_t *name, ngx_uint_t hint);
 
 
 const double  ngx_http_clinic_latency_le[NGX_HTTP_CLINIC_LATENCY_BUCKETS] = {
@@ -46,12 +50,32 @@ ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
     st->nredis = cmcf->endpoints.nelts;
     st->ntenants = cmcf->tenants.nelts;
 
-    /* counters survive a reload only when the same names sit in them */
+    st->tenant_names = ngx_palloc(cf->pool,
+                                  (st->ntenants + 1) * sizeof(ngx_str_t));
+    if (st->tenant_names == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->redis_labels = labels;
+
+    /* the counters' format: a build that lays them out otherwise resets */
 
     ngx_crc32_init(crc);
 
+    size = sizeof(ngx_http_clinic_stats_hdr_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+    size = sizeof(ngx_http_clinic_redis_stats_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+    size = sizeof(ngx_http_clinic_tenant_stats_t);
+    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
+
+    st->format = crc;
+
+    /* the same names in the same places: the zone is used as it is */
+
     tenants = cmcf->tenants.elts;
     for (i = 0; i < st->ntenants; i++) {
+        st->tenant_names[i] = tenants[i]->tenant;
         ngx_crc32_update(&crc, tenants[i]->tenant.data,
                          tenants[i]->tenant.len);
         ngx_crc32_update(&crc, (u_char *) "\n", 1);
@@ -62,26 +86,27 @@ ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
         ngx_crc32_update(&crc, (u_char *) "\n", 1);
     }
 
-    /* and only when the counters are laid out as this build lays them */
-
-    size = sizeof(ngx_http_clinic_stats_hdr_t);
-    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
-    size = sizeof(ngx_http_clinic_redis_stats_t);
-    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
-    size = sizeof(ngx_http_clinic_tenant_stats_t);
-    ngx_crc32_update(&crc, (u_char *) &size, sizeof(size_t));
-
     ngx_crc32_final(crc);
     st->layout = crc;
 
+    st->size = sizeof(ngx_http_clinic_stats_hdr_t)
+               + st->nredis * sizeof(ngx_http_clinic_redis_stats_t)
+               + st->ntenants * sizeof(ngx_http_clinic_tenant_stats_t);
+
+    /*
+     * The zone keeps its size while tenants come and go (room for the next
+     * multiple of 1024 tenants and 64 endpoints), so that a reload finds
+     * the old counters; twice that, for the old and the new block side by
+     * side while the counters move over, and the slab pool's own pages.
+     */
+
     size = sizeof(ngx_http_clinic_stats_hdr_t)
-           + st->nredis * sizeof(ngx_http_clinic_redis_stats_t)
-           + st->ntenants * sizeof(ngx_http_clinic_tenant_stats_t);
+           + ngx_align(st->nredis + 1, 64)
+             * sizeof(ngx_http_clinic_redis_stats_t)
+           + ngx_align(st->ntenants + 1, 1024)
+             * sizeof(ngx_http_clinic_tenant_stats_t);
 
-    st->size = size;
-
-    /* room for the slab pool's own pages beside the counters */
-    size = ngx_align(size, ngx_pagesize) + 8 * ngx_pagesize;
+    size = 2 * ngx_align(size, ngx_pagesize) + 8 * ngx_pagesize;
 
     cmcf->stats_zone = ngx_shared_memory_add(cf,
                                              &ngx_http_clinic_stats_zone_name,
@@ -113,13 +138,19 @@ ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         p = shpool->data;
 
     } else {
-        if (shpool->data) {
-            ngx_slab_free(shpool, shpool->data);
-        }
-
         p = ngx_slab_calloc(shpool, st->size);
         if (p == NULL) {
             return NGX_ERROR;
+        }
+
+        if (shpool->data) {
+            /* a tenant or endpoint came or went: the others keep theirs */
+
+            if (ost && ost->format == st->format && ost->hdr) {
+                ngx_http_clinic_stats_move(ost, st, p);
+            }
+
+            ngx_slab_free(shpool, shpool->data);
         }
 
         shpool->data = p;
@@ -134,6 +165,77 @@ ngx_http_clinic_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     st->hdr->layout = st->layout;
 
     return NGX_OK;
+}
+
+
+/*
+ * Called in the master during a reload, while the old cycle (and its names)
+ * still lives: copies the old block's counters into the new block p, by
+ * tenant name and endpoint label, so that only what was removed is lost.
+ */
+
+static void
+ngx_http_clinic_stats_move(ngx_http_clinic_stats_t *ost,
+    ngx_http_clinic_stats_t *st, u_char *p)
+{
+    ngx_int_t                        j;
+    ngx_uint_t                       i;
+    ngx_http_clinic_redis_stats_t   *redis;
+    ngx_http_clinic_tenant_stats_t  *tenant;
+
+    ngx_memcpy(p, ost->hdr, sizeof(ngx_http_clinic_stats_hdr_t));
+
+    p += sizeof(ngx_http_clinic_stats_hdr_t);
+    redis = (ngx_http_clinic_redis_stats_t *) p;
+    p += st->nredis * sizeof(ngx_http_clinic_redis_stats_t);
+    tenant = (ngx_http_clinic_tenant_stats_t *) p;
+
+    for (i = 0; i < st->nredis; i++) {
+        j = ngx_http_clinic_stats_find(ost->redis_labels, ost->nredis,
+                                       &st->redis_labels[i], i);
+        if (j != NGX_ERROR) {
+            redis[i] = ost->redis[j];
+        }
+    }
+
+    for (i = 0; i < st->ntenants; i++) {
+        j = ngx_http_clinic_stats_find(ost->tenant_names, ost->ntenants,
+                                       &st->tenant_names[i], i);
+        if (j != NGX_ERROR) {
+            tenant[i] = ost->tenant[j];
+        }
+    }
+}
+
+
+/* name's index in names: where it was (hint, or a place off), else any */
+
+static ngx_int_t
+ngx_http_clinic_stats_find(ngx_str_t *names, ngx_uint_t n, ngx_str_t *name,
+    ngx_uint_t hint)
+{
+    ngx_uint_t  i, k;
+
+    for (k = 0; k < 3; k++) {
+        i = hint + k - 1;
+
+        if (hint + k >= 1 && i < n
+            && names[i].len == name->len
+            && ngx_strncmp(names[i].data, name->data, name->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (names[i].len == name->len
+            && ngx_strncmp(names[i].data, name->data, name->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
 }
 
 

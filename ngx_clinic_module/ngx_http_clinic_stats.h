@@ -88,7 +88,10 @@ struct ngx_http_clinic_stats_s {
     ngx_http_clinic_tenant_stats_t  *tenant;
     ngx_uint_t                       nredis;
     ngx_uint_t                       ntenants;
-    uint32_t                         layout;
+    ngx_str_t                       *tenant_names;  /* of this cycle */
+    ngx_str_t                       *redis_labels;
+    uint32_t                         layout;     /* names and format */
+    uint32_t                         format;     /* the structures' sizes */
     size_t                           size;
 };
 

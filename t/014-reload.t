@@ -1,5 +1,6 @@
 # nginx -s reload: the L1 page cache (shared memory) and the Redis layer
-# come through a reload; new workers serve cached pages at once.
+# come through a reload; new workers serve cached pages at once; a reload
+# that adds a clinic keeps the other clinics' counters.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use ClinicTest;
@@ -17,6 +18,27 @@ sub reload_nginx {
     kill 'HUP', $pid or die "cannot signal nginx $pid";
     # the new worker is up when the old one has gone
     select undef, undef, undef, 1.5;
+}
+
+# adds a server block (a new tenant) to the running nginx's configuration,
+# then reloads it
+sub add_tenant_and_reload {
+    my $conf = Test::Nginx::Util::server_root() . '/conf/nginx.conf';
+    open my $in, '<', $conf or die "$conf: $!";
+    local $/;
+    my $text = <$in>;
+    close $in;
+    my $block = "    server {\n        listen $ENV{TEST_NGINX_SERVER_PORT};\n"
+              . "        server_name added.example;\n"
+              . "        clinic_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};\n"
+              . "        location = /contact { clinic_contact; }\n"
+              . "    }\n";
+    $text =~ s/^(\s*http\s*\{[^\n]*\n)/$1$block/m
+        or die "no http block in $conf";
+    open my $out, '>', $conf or die "$conf: $!";
+    print $out $text;
+    close $out;
+    reload_nginx();
 }
 
 master_on();
@@ -54,5 +76,39 @@ GET /treatments/cupping
 --- response_headers
 X-Clinic-Cache: HIT
 --- response_body_like: <h1>Cupping Therapy</h1>
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: a tenant's counters before a reload
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    clinic_content $TEST_NGINX_HTML_DIR/articles;
+    location /treatments/ { clinic_articles; }
+    location = /status { clinic_status; }
+--- user_files
+>>> articles/cupping.txt
+Cupping Therapy
+
+Cupping lifts the skin and the muscle under it.
+--- request eval
+["GET /treatments/cupping", "GET /treatments/cupping", "GET /treatments/cupping", "GET /status"]
+--- response_body_like eval
+[qr/Cupping/, qr/Cupping/, qr/Cupping/,
+ qr/clinic_requests_total\{tenant="localhost",handler="articles",code="2xx"\} 3\n/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a reload that adds a clinic keeps the other clinics' counters
+--- skip_eval: 2: $ENV{TEST_NGINX_USE_VALGRIND}
+--- init
+main::add_tenant_and_reload();
+--- request
+GET /status
+--- response_body_like eval
+qr/clinic_requests_total\{tenant="localhost",handler="articles",code="2xx"\} 3\n/
 --- no_error_log
 [error]
