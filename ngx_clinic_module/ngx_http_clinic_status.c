@@ -30,6 +30,12 @@ static time_t ngx_http_clinic_status_spool_oldest(
     ngx_http_clinic_stats_hdr_t *hdr);
 
 
+/* the bounds of ngx_http_clinic_latency_le[], as docs/directives.md has them */
+static const char  *ngx_http_clinic_latency_labels[] = {
+    "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.05", "0.25", "1"
+};
+
+
 static const char  *ngx_http_clinic_handler_names[] = {
     "none", "articles", "api", "contact", "admin", "status"
 };
@@ -222,8 +228,8 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
             p = ngx_slprintf(p, end, "clinic_redis_latency_seconds_bucket"
                              "{endpoint=\"");
             p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
-            p = ngx_slprintf(p, end, "\",le=\"%.4f\"} %ui\n",
-                             ngx_http_clinic_latency_le[j], n);
+            p = ngx_slprintf(p, end, "\",le=\"%s\"} %ui\n",
+                             ngx_http_clinic_latency_labels[j], n);
         }
 
         p = ngx_slprintf(p, end, "clinic_redis_latency_seconds_bucket"

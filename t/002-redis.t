@@ -110,7 +110,7 @@ test-token-0123456789abcdef
 ["GET /admin/submissions", "GET /status"]
 --- response_body_like eval
 [qr/"submissions"/,
- qr/clinic_redis_up\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms"\} 1\n(?s:.*)clinic_redis_commands_total\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms"\} 2\n(?s:.*)clinic_redis_latency_seconds_count\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms"\} 2\n(?s:.*)clinic_requests_total\{tenant="localhost",handler="admin",code="2xx"\} 1\n/]
+ qr/clinic_redis_up\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms"\} 1\n(?s:.*)clinic_redis_commands_total\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms"\} 2\n(?s:.*)clinic_redis_latency_seconds_bucket\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms",le="0\.0005"\} \d+\nclinic_redis_latency_seconds_bucket\{endpoint="[^"]+",le="0\.001"\} \d+\n(?s:.*)le="0\.25"\} \d+\nclinic_redis_latency_seconds_bucket\{endpoint="[^"]+",le="1"\} \d+\n(?s:.*)clinic_redis_latency_seconds_count\{endpoint="127\.0\.0\.1:\d+ timeout=\d+ms"\} 2\n(?s:.*)clinic_requests_total\{tenant="localhost",handler="admin",code="2xx"\} 1\n/]
 --- no_error_log
 [error]
 

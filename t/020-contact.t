@@ -316,6 +316,35 @@ Content-Type: application/json
 
 
 
+=== TEST 18a: a submission the client's limit refuses does not count against the tenant's
+--- init
+ClinicTest::redis_cmd('FLUSHDB');
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    location = /contact { clinic_contact; clinic_contact_limit client=1/1h tenant=5/1h; }
+    location = /t { return 200 "checked\n"; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+[qq{POST /contact\r\n{"name":"A","email":"a\@example.com","message":"one"}},
+ qq{POST /contact\r\n{"name":"A","email":"a\@example.com","message":"two"}},
+ qq{POST /contact\r\n{"name":"A","email":"a\@example.com","message":"three"}}]
+--- error_code eval
+[201, 429, 429]
+
+
+
+=== TEST 18b: ... the tenant's counter holds the one it let through
+--- init
+my $n = ClinicTest::redis_cmd('GET', 'clinic:{localhost}:limit:tenant');
+die "tenant counter: " . ($n // 'none') unless defined $n && $n == 1;
+--- request
+GET /t
+--- response_body
+checked
+
+
+
 === TEST 19: an Origin naming another site: 403
 --- config
     clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
