@@ -838,6 +838,7 @@ ngx_http_clinic_articles_not_found(ngx_http_request_t *r, ngx_uint_t api)
         return NGX_HTTP_NOT_FOUND;
     }
 
+    vars.not_found = 1;
     ngx_str_set(&vars.title, "Page not found");
     ngx_str_set(&vars.summary, "This page does not exist.");
     ngx_str_set(&vars.content,

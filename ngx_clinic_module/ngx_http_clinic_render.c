@@ -18,8 +18,8 @@
  *              (unknown) renders as nothing, and as null in the API.
  *
  *   jsonld     an article page gets a MedicalWebPage; any other page with
- *              a canonical URL (the listing) a plain WebPage; a page
- *              without one (the 404 page) nothing.  Empty values are left
+ *              a canonical URL (the listing) a plain WebPage; the 404
+ *              page (not_found) nothing, though it links the listing.  Empty values are left
  *              out of the object.  < > & are written as \u003c \u003e
  *              \u0026 so that no value can end the <script> element.
  *              A contact page is a ContactPage.
@@ -516,7 +516,7 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    if (tpl->jsonld
+    if (tpl->jsonld && !vars->not_found
         && ngx_http_clinic_render_jsonld(pool, vars,
                                          &values[NGX_HTTP_CLINIC_SEG_UPDATED],
                                          &values[NGX_HTTP_CLINIC_SEG_JSONLD])

@@ -33,6 +33,7 @@ typedef struct {
     time_t                           updated;
     unsigned                         article:1;  /* MedicalWebPage JSON-LD */
     unsigned                         contact:1;  /* ContactPage JSON-LD */
+    unsigned                         not_found:1; /* no JSON-LD at all */
 } ngx_http_clinic_page_vars_t;
 
 

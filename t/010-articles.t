@@ -540,6 +540,28 @@ clinic: no article at
 
 
 
+=== TEST 12a: the 404 page in the built-in layout: a link to the listing, no JSON-LD claiming a page
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    clinic_content $TEST_NGINX_HTML_DIR/articles;
+    location /treatments/ { clinic_articles; }
+--- user_files
+>>> articles/neck-pain.txt
+Neck Pain
+
+Body.
+--- request
+GET /treatments/no-such-article
+--- error_code: 404
+--- response_body_like eval
+qr{\A(?:(?!ld\+json).)*<h1>Page not found</h1>(?:(?!ld\+json).)*\z}s
+--- error_log
+clinic: no article at
+--- no_error_log
+[error]
+
+
+
 === TEST 13: HEAD answers the headers of GET without a body
 --- config
     clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
