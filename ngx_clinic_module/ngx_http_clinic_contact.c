@@ -94,6 +94,9 @@ static void ngx_http_clinic_contact_resume(ngx_http_clinic_contact_ctx_t *ctx,
     ngx_int_t rc);
 static ngx_int_t ngx_http_clinic_contact_spool(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx);
+static ngx_int_t ngx_http_clinic_contact_limited(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx, time_t retry_after,
+    const char *where);
 static ngx_int_t ngx_http_clinic_contact_accepted(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx, ngx_uint_t status, ngx_str_t *id);
 static ngx_int_t ngx_http_clinic_contact_error(ngx_http_request_t *r,
@@ -914,9 +917,7 @@ ngx_http_clinic_contact_stored(void *data,
 {
     ngx_http_clinic_contact_ctx_t *ctx = data;
 
-    u_char              *p;
     ngx_int_t            rc;
-    ngx_str_t            value;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
@@ -947,28 +948,8 @@ ngx_http_clinic_contact_stored(void *data,
         break;
 
     case NGX_HTTP_CLINIC_STORE_LIMITED:
-        ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_LIMITED);
-
-        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (p == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
-
-        value.data = p;
-        value.len = ngx_sprintf(p, "%T", result->retry_after) - p;
-
-        if (ngx_http_clinic_set_header(r, "Retry-After", &value) != NGX_OK) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "clinic: contact form rate limit reached");
-
-        rc = ngx_http_clinic_contact_error(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                   "too many messages were sent, please try again later "
-                   "or call the clinic");
+        rc = ngx_http_clinic_contact_limited(r, ctx, result->retry_after,
+                                             "");
         break;
 
     default: /* NGX_HTTP_CLINIC_STORE_FAILED */
@@ -984,13 +965,44 @@ ngx_http_clinic_contact_stored(void *data,
 }
 
 
+/* 429 with Retry-After, whether Redis or this node counted the limit */
+
+static ngx_int_t
+ngx_http_clinic_contact_limited(ngx_http_request_t *r,
+    ngx_http_clinic_contact_ctx_t *ctx, time_t retry_after, const char *where)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_LIMITED);
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "%T", retry_after) - p;
+
+    if (ngx_http_clinic_set_header(r, "Retry-After", &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clinic: contact form rate limit reached%s", where);
+
+    return ngx_http_clinic_contact_error(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+               "too many messages were sent, please try again later "
+               "or call the clinic");
+}
+
+
 static ngx_int_t
 ngx_http_clinic_contact_spool(ngx_http_request_t *r,
     ngx_http_clinic_contact_ctx_t *ctx)
 {
-    u_char                       *p;
     time_t                        retry;
-    ngx_str_t                     id, value;
+    ngx_str_t                     id;
     ngx_http_clinic_loc_conf_t   *clcf;
     ngx_http_clinic_srv_conf_t   *cscf;
     ngx_http_clinic_main_conf_t  *cmcf;
@@ -1012,28 +1024,8 @@ ngx_http_clinic_contact_spool(ngx_http_request_t *r,
                                    clcf->limit_tenant.period, &retry)
         == NGX_BUSY)
     {
-        ngx_http_clinic_stats_tenant_count(r, NGX_HTTP_CLINIC_T_LIMITED);
-
-        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        value.data = p;
-        value.len = ngx_sprintf(p, "%T", retry) - p;
-
-        if (ngx_http_clinic_set_header(r, "Retry-After", &value) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clinic: contact form rate limit reached (counted "
-                      "on this node while Redis is unavailable)");
-
-        return ngx_http_clinic_contact_error(r, ctx,
-                   NGX_HTTP_TOO_MANY_REQUESTS,
-                   "too many messages were sent, please try again later "
-                   "or call the clinic");
+        return ngx_http_clinic_contact_limited(r, ctx, retry,
+                   " (counted on this node while Redis is unavailable)");
     }
 
     if (cmcf->spool.len

@@ -18,11 +18,11 @@
  *              (unknown) renders as nothing, and as null in the API.
  *
  *   jsonld     an article page gets a MedicalWebPage; any other page with
- *              a canonical URL (the listing) a plain WebPage; the 404
- *              page (not_found) nothing, though it links the listing.  Empty values are left
- *              out of the object.  < > & are written as \u003c \u003e
+ *              a canonical URL (the listing) a plain WebPage; a contact
+ *              page a ContactPage; the 404 page (not_found) nothing,
+ *              though it links the listing.  Empty values are left out
+ *              of the object.  < > & are written as \u003c \u003e
  *              \u0026 so that no value can end the <script> element.
- *              A contact page is a ContactPage.
  *
  *   form       the contact form's markup is a contract (docs/api.md, "The
  *              contact page"): ids, names, labels, error text linked to
