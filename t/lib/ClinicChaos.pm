@@ -421,18 +421,7 @@ $extra
 END
     close $fh;
 
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        open STDOUT, '>>', "$d/logs/nginx.stderr";
-        open STDERR, '>&', \*STDOUT;
-        # the master stops its workers on SIGTERM
-        _die_with_parent(POSIX::SIGTERM());
-        exec nginx_binary(), '-p', "$d/", '-c', "$d/conf/nginx.conf",
-             '-e', "$d/logs/error.log"
-            or POSIX::_exit(127);
-    }
-    $self->{nginx_pid} = $pid;
+    my $pid = $self->nginx_spawn('-p', "$d/", '-c', "$d/conf/nginx.conf");
 
     my $deadline = time + 15 * slow();
     while (time < $deadline) {
@@ -451,6 +440,25 @@ END
     }
     die "nginx did not start with 2 workers and Redis up within "
         . 15 * slow() . " s: " . _tail("$d/logs/error.log", 10);
+}
+
+# starts nginx (in the foreground: "daemon off") with ARGS, as a child
+# that the kernel stops when the test dies; its stderr and error log go
+# to logs/. nginx_stop() and cleanup() stop it.
+sub nginx_spawn {
+    my ($self, @args) = @_;
+    my $d = $self->{dir};
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>>', "$d/logs/nginx.stderr";
+        open STDERR, '>&', \*STDOUT;
+        # the master stops its workers on SIGTERM
+        _die_with_parent(POSIX::SIGTERM());
+        exec nginx_binary(), @args, '-e', "$d/logs/error.log"
+            or POSIX::_exit(127);
+    }
+    return $self->{nginx_pid} = $pid;
 }
 
 sub nginx_pid { $_[0]{nginx_pid} }
