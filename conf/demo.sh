@@ -38,6 +38,8 @@ start)
 The demo is running: two clinics on http://127.0.0.1:8080 (by name), one
 Redis on $run/redis.sock.  Logs are in $run/.
 
+  curl http://northside.localhost:8080/          # the clinics' home pages
+  curl http://harbour.localhost:8080/
   curl http://northside.localhost:8080/treatments/
   curl http://northside.localhost:8080/treatments/joint-manipulation
   curl http://harbour.localhost:8080/massage/deep-tissue-massage

@@ -52,7 +52,9 @@ sub nginx_t {
     open my $fh, '>', $file or die "$file: $!";
     print $fh $conf;
     close $fh;
-    my $out = `'$nginx' -t -q -p '$tmp/' -c '$file' -e '$tmp/logs/error.log' 2>&1`;
+    my $cmd = "'$nginx' -t -q -p '$tmp/' -c '$file' "
+              . "-e '$tmp/logs/error.log' 2>&1";
+    my $out = `$cmd`;
     return ($? == 0, $out, $file);
 }
 
@@ -80,7 +82,8 @@ my $src = 'ngx_clinic_module/ngx_http_clinic_module.c';
 open $fh, '<', $src or die "$src: $!";
 my $c = do { local $/; <$fh> };
 close $fh;
-my ($table) = $c =~ /ngx_command_t\s+ngx_http_clinic_commands\[\]\s*=\s*\{(.*?)ngx_null_command/s
+my ($table) = $c =~ /ngx_command_t\s+ngx_http_clinic_commands\[\]\s*=\s*\{
+                     (.*?)ngx_null_command/sx
     or BAIL_OUT("no command table in $src");
 my %defined = map { $_ => 1 } $table =~ /ngx_string\("(clinic_\w+)"\)/g;
 cmp_ok(scalar keys %defined, '>', 10, "$src defines the directives");

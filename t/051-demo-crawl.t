@@ -80,7 +80,10 @@ my $sock = "$dir/logs/redis.sock";
 $inst->redis_start('main', conf => { unixsocket => $sock,
                                      unixsocketperm => 777 });
 
-my $t = `'${\ ClinicChaos::nginx_binary()}' -t -p '$root/' -c '$dir/conf/demo.conf' -e '$dir/logs/nginx-t.log' 2>&1`;
+my $nginx = ClinicChaos::nginx_binary();
+my $cmd = "'$nginx' -t -p '$root/' -c '$dir/conf/demo.conf' "
+          . "-e '$dir/logs/nginx-t.log' 2>&1";
+my $t = `$cmd`;
 is($?, 0, 'nginx -t accepts the demo configuration') or do {
     diag($t);
     done_testing();
@@ -159,8 +162,10 @@ sub references {
     my @refs;
     while ($html =~ /<([a-z][a-z0-9]*)\b([^>]*)>/gi) {
         my ($tag, $attrs) = (lc $1, $2);
-        while ($attrs =~ /\b(href|src|action|content)\s*=\s*("([^"]*)"|'([^']*)')/gi) {
-            my ($a, $v) = (lc $1, unescape($3 // $4));
+        while ($attrs =~ /\b(href|src|action|content)\s*=\s*
+                          (?:"([^"]*)"|'([^']*)')/gix)
+        {
+            my ($a, $v) = (lc $1, unescape($2 // $3));
             # <meta content> is a URL only when it is one (og:url)
             next if $a eq 'content' && $v !~ m{^[a-z]+://}i;
             push @refs, [$tag, $a, $v];
@@ -265,7 +270,9 @@ for my $site (@sites) {
         # and one line for each in the summary above the form
         if ($expect && $expect == 422) {
             my @summary = $html =~ m{<li><a href="#field-([^"]+)">}g;
-            my @under = $html =~ m{aria-describedby="error-([^"]+)"[^>]*>(?:[^<]*</textarea>)?\n<p id="error-\1" class="field-error">}g;
+            my @under = $html =~ m{aria-describedby="error-([^"]+)"[^>]*>
+                                   (?:[^<]*</textarea>)?\n
+                                   <p\ id="error-\1"\ class="field-error">}gx;
             ok(@summary && "@summary" eq "@under",
                "$what: each mistake under its field and on a line of the "
                . "summary (@summary)");
@@ -303,7 +310,8 @@ for my $site (@sites) {
                 if defined $frag && length $frag;
 
             if ($tag eq 'form' && $attr eq 'action') {
-                my ($form) = $html =~ m{(<form\b[^>]*\baction=["']\Q$v\E["'][^>]*>.*?</form>)}s;
+                my ($form) = $html =~ m{(<form\b[^>]*\baction=["']\Q$v\E["']
+                                         [^>]*>.*?</form>)}sx;
                 next if $posted{$target}++;
                 push @queue, [$target, $path, 'POST', fill_form($form)],
                              [$target, $path, 'POST', '', 422];
@@ -325,7 +333,8 @@ for my $site (@sites) {
     cmp_ok($html_pages, '>=', 5, "$site->{host}: $html_pages pages crawled");
     ok($posted{"$origin/contact"} || grep({ /contact/ } keys %posted),
        "$site->{host}: the contact form was sent");
-    my $n = $inst->redis('main', 'XLEN', "clinic:{$site->{tenant}}:submissions");
+    my $n = $inst->redis('main', 'XLEN',
+                         "clinic:{$site->{tenant}}:submissions");
     is($n, 1, "$site->{host}: the crawl's submission is in the tenant's "
               . 'stream');
 }
