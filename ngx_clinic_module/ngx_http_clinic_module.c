@@ -227,7 +227,7 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       NULL },
 
     { ngx_string("clinic_status"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_clinic_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_CLINIC_STATUS,
@@ -1380,6 +1380,7 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_clinic_loc_conf_t *clcf = conf;
 
+    ngx_str_t                    *value;
     ngx_http_core_loc_conf_t     *core;
     ngx_http_clinic_srv_conf_t   *cscf;
     ngx_http_clinic_main_conf_t  *cmcf;
@@ -1400,6 +1401,21 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLINIC_STATUS:
         core->handler = ngx_http_clinic_status_handler;
+
+        if (cf->args->nelts == 2) {
+            value = cf->args->elts;
+
+            if (ngx_strcmp(value[1].data, "tenants=off") == 0) {
+                clcf->status_sum = 1;
+
+            } else if (ngx_strcmp(value[1].data, "tenants=on") != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid clinic_status parameter \"%V\": "
+                                   "use tenants=on or tenants=off",
+                                   &value[1]);
+                return NGX_CONF_ERROR;
+            }
+        }
 
         /* the stats zone is needed even on a node without tenants */
         cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);

@@ -150,6 +150,7 @@ typedef struct {
     ngx_flag_t                       store_ip;
     ngx_uint_t                       limit_set;  /* unsigned: conf seen */
     ngx_http_clinic_notify_conf_t   *notify;     /* NULL: none */
+    ngx_uint_t                       status_sum; /* tenants=off */
 } ngx_http_clinic_loc_conf_t;
 
 
