@@ -115,8 +115,7 @@ typedef struct {
     /* for replays: the server's clinic_contact_notify, else a contact's */
     ngx_http_clinic_notify_conf_t   *notify;
 
-    /* per worker: the purge generation, polled from Redis */
-    uint64_t                         purge_gen;
+    /* per worker: the tenant's purge generation is being asked for */
     ngx_msec_t                       purge_checked;
     unsigned                         purge_polling:1;
 
