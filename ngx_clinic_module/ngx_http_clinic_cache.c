@@ -152,6 +152,40 @@ ngx_http_clinic_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 /*
+ * The zone's use: the slab allocator's free pages (a page partly used by
+ * small allocations counts as used), the entries and their pages' bytes.
+ */
+
+ngx_int_t
+ngx_http_clinic_cache_usage(ngx_shm_zone_t *zone,
+    ngx_http_clinic_cache_usage_t *u)
+{
+    ngx_slab_pool_t             *shpool;
+    ngx_http_clinic_cache_sh_t  *sh;
+
+    sh = zone->data;
+
+    if (sh == NULL) {
+        return NGX_DECLINED;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    u->size = zone->shm.size;
+    u->free = shpool->pfree << ngx_pagesize_shift;
+    u->pages = sh->entries;
+    u->page_bytes = sh->bytes;
+    u->evictions = sh->evictions;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/*
  * The states, decided under the zone mutex; "fresh" means the pending flag
  * was set less than NGX_HTTP_CLINIC_CACHE_PENDING_TTL ms ago:
  *

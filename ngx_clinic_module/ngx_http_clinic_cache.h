@@ -54,7 +54,19 @@ typedef struct {
 
 
 /* configuration: the zone named "ngx_http_clinic_cache" of size bytes */
+/* what the zone holds, for clinic_status */
+typedef struct {
+    size_t                           size;
+    size_t                           free;       /* pages no entry holds */
+    ngx_uint_t                       pages;
+    size_t                           page_bytes;
+    ngx_uint_t                       evictions;
+} ngx_http_clinic_cache_usage_t;
+
+
 ngx_shm_zone_t *ngx_http_clinic_cache_add_zone(ngx_conf_t *cf, size_t size);
+ngx_int_t ngx_http_clinic_cache_usage(ngx_shm_zone_t *zone,
+    ngx_http_clinic_cache_usage_t *u);
 
 /*
  * Looks key up.  On HIT and OLD the entry's blob is copied into pool (the

@@ -1254,6 +1254,7 @@ ngx_http_clinic_contact_get(ngx_http_request_t *r,
 static uint64_t
 ngx_http_clinic_contact_version(ngx_http_request_t *r, uint64_t h)
 {
+    uint64_t                       gen;
     ngx_str_t                      action;
     ngx_uint_t                     i, n, v[3];
     ngx_http_clinic_loc_conf_t    *clcf;
@@ -1266,7 +1267,8 @@ ngx_http_clinic_contact_version(ngx_http_request_t *r, uint64_t h)
     (void) ngx_http_clinic_site_template(r, 1, &h, NULL);
 
     h = ngx_http_clinic_site_hash(r, h);
-    h = ngx_http_clinic_hash(h, &cscf->purge_gen, sizeof(uint64_t));
+    gen = ngx_http_clinic_pagecache_generation(cscf);
+    h = ngx_http_clinic_hash(h, &gen, sizeof(uint64_t));
 
     v[0] = NGX_HTTP_CLINIC_FORM_MARKUP;
     h = ngx_http_clinic_hash(h, v, sizeof(ngx_uint_t));

@@ -227,7 +227,7 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       NULL },
 
     { ngx_string("clinic_status"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_clinic_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_CLINIC_STATUS,
@@ -364,6 +364,10 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /* a name is looked up once per tenant: linear in the tenants */
+    ngx_rbtree_init(&cmcf->tenant_names, &cmcf->tenant_sentinel,
+                    ngx_str_rbtree_insert_value);
+
     cmcf->cache_size = NGX_CONF_UNSET;
 
     return cmcf;
@@ -402,9 +406,10 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clinic_srv_conf_t *prev = parent;
     ngx_http_clinic_srv_conf_t *conf = child;
 
+    uint32_t                      hash;
     ngx_str_t                     addr, none;
-    ngx_uint_t                    i;
-    ngx_http_clinic_srv_conf_t  **tp;
+    ngx_str_node_t               *node;
+    ngx_http_clinic_srv_conf_t  **tp, *first;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
@@ -431,21 +436,25 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    tp = cmcf->tenants.elts;
+    hash = ngx_crc32_long(conf->tenant.data, conf->tenant.len);
 
-    for (i = 0; i < cmcf->tenants.nelts; i++) {
-        if (tp[i]->tenant.len == conf->tenant.len
-            && ngx_strncmp(tp[i]->tenant.data, conf->tenant.data,
-                           conf->tenant.len) == 0)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "duplicate clinic tenant \"%V\" in %V:%ui, "
-                          "already used in %V:%ui", &conf->tenant,
-                          &conf->conf_file, conf->conf_line,
-                          &tp[i]->conf_file, tp[i]->conf_line);
-            return NGX_CONF_ERROR;
-        }
+    node = ngx_str_rbtree_lookup(&cmcf->tenant_names, &conf->tenant, hash);
+
+    if (node != NULL) {
+        first = ngx_rbtree_data(node, ngx_http_clinic_srv_conf_t,
+                                tenant_node);
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "duplicate clinic tenant \"%V\" in %V:%ui, "
+                      "already used in %V:%ui", &conf->tenant,
+                      &conf->conf_file, conf->conf_line,
+                      &first->conf_file, first->conf_line);
+        return NGX_CONF_ERROR;
     }
+
+    conf->tenant_node.node.key = hash;
+    conf->tenant_node.str = conf->tenant;
+    ngx_rbtree_insert(&cmcf->tenant_names, &conf->tenant_node.node);
 
     conf->key_prefix.len = sizeof("clinic:{}:") - 1 + conf->tenant.len;
     conf->key_prefix.data = ngx_pnalloc(cf->pool, conf->key_prefix.len);
@@ -1371,6 +1380,7 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_clinic_loc_conf_t *clcf = conf;
 
+    ngx_str_t                    *value;
     ngx_http_core_loc_conf_t     *core;
     ngx_http_clinic_srv_conf_t   *cscf;
     ngx_http_clinic_main_conf_t  *cmcf;
@@ -1391,6 +1401,21 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLINIC_STATUS:
         core->handler = ngx_http_clinic_status_handler;
+
+        if (cf->args->nelts == 2) {
+            value = cf->args->elts;
+
+            if (ngx_strcmp(value[1].data, "tenants=off") == 0) {
+                clcf->status_sum = 1;
+
+            } else if (ngx_strcmp(value[1].data, "tenants=on") != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid clinic_status parameter \"%V\": "
+                                   "use tenants=on or tenants=off",
+                                   &value[1]);
+                return NGX_CONF_ERROR;
+            }
+        }
 
         /* the stats zone is needed even on a node without tenants */
         cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);

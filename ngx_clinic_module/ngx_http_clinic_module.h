@@ -68,6 +68,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                      endpoints;  /* redis_endpoint_t * */
     ngx_array_t                      tenants;    /* clinic_srv_conf_t * */
+    ngx_rbtree_t                     tenant_names; /* of srv_conf_t names */
+    ngx_rbtree_node_t                tenant_sentinel;
     ngx_shm_zone_t                  *cache_zone;
     ssize_t                          cache_size;
     ngx_shm_zone_t                  *stats_zone;
@@ -93,6 +95,7 @@ typedef struct {
 /* a tenant: one server block */
 typedef struct {
     ngx_str_t                        tenant;
+    ngx_str_node_t                   tenant_node; /* in tenant_names */
     ngx_uint_t                       index;      /* in main conf tenants */
     ngx_http_clinic_redis_endpoint_t *redis;
     ngx_array_t                     *admin_tokens; /* ngx_str_t */
@@ -112,8 +115,7 @@ typedef struct {
     /* for replays: the server's clinic_contact_notify, else a contact's */
     ngx_http_clinic_notify_conf_t   *notify;
 
-    /* per worker: the purge generation, polled from Redis */
-    uint64_t                         purge_gen;
+    /* per worker: the tenant's purge generation is being asked for */
     ngx_msec_t                       purge_checked;
     unsigned                         purge_polling:1;
 
@@ -147,6 +149,7 @@ typedef struct {
     ngx_flag_t                       store_ip;
     ngx_uint_t                       limit_set;  /* unsigned: conf seen */
     ngx_http_clinic_notify_conf_t   *notify;     /* NULL: none */
+    ngx_uint_t                       status_sum; /* tenants=off */
 } ngx_http_clinic_loc_conf_t;
 
 

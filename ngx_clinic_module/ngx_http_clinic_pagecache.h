@@ -56,9 +56,16 @@ ngx_int_t ngx_http_clinic_pagecache_purge(ngx_http_clinic_main_conf_t *cmcf,
     ngx_http_clinic_srv_conf_t *cscf, ngx_pool_t *pool, ngx_uint_t *purged,
     ngx_http_clinic_pagecache_purge_pt handler, void *data);
 
-/* learns the purge generation at most once per interval, in background */
+/*
+ * Learns of purges on any node: reads the endpoint's purge log at most
+ * once per interval per node, in the background
+ */
 void ngx_http_clinic_pagecache_poll(ngx_http_clinic_srv_conf_t *cscf,
     ngx_pool_t *pool, ngx_msec_t interval);
+
+/* the tenant's purge generation as this node knows it; 0 until known */
+uint64_t ngx_http_clinic_pagecache_generation(
+    ngx_http_clinic_srv_conf_t *cscf);
 
 
 #endif /* _NGX_HTTP_CLINIC_PAGECACHE_H_INCLUDED_ */

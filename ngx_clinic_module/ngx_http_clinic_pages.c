@@ -202,7 +202,7 @@ static ngx_http_clinic_index_t *
 ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
     ngx_http_clinic_template_t **tpl)
 {
-    uint64_t                     h, tv;
+    uint64_t                     h, tv, gen;
     ngx_http_clinic_index_t     *index;
     ngx_http_clinic_template_t  *t;
     ngx_http_clinic_loc_conf_t  *clcf;
@@ -245,7 +245,8 @@ ngx_http_clinic_articles_index(ngx_http_request_t *r, uint64_t *version,
     ngx_http_clinic_pagecache_poll(cscf, r->pool, clcf->revalidate);
 
     h = ngx_http_clinic_hash(index->version, &tv, sizeof(uint64_t));
-    h = ngx_http_clinic_hash(h, &cscf->purge_gen, sizeof(uint64_t));
+    gen = ngx_http_clinic_pagecache_generation(cscf);
+    h = ngx_http_clinic_hash(h, &gen, sizeof(uint64_t));
     h = ngx_http_clinic_hash(h, core->name.data, core->name.len);
     h = ngx_http_clinic_site_hash(r, h);
 

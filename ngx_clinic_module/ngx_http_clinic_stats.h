@@ -1,7 +1,9 @@
 
 /*
  * Counters shared by all workers of a node, in one small shared memory
- * zone, updated with atomic adds and read by clinic_status.  Ground layer:
+ * zone, updated with atomic adds and read by clinic_status; beside them,
+ * the node's purge state of each tenant and endpoint, which moves with
+ * the counters through a reload.  Ground layer:
  * the Redis layer counts through it, so it calls nothing above itself.
  */
 
@@ -62,6 +64,11 @@ typedef struct {
     ngx_atomic_t                     counter[NGX_HTTP_CLINIC_STAT_REDIS_LAST];
     ngx_atomic_t                     latency_us;
     ngx_atomic_t                     bucket[NGX_HTTP_CLINIC_LATENCY_BUCKETS];
+
+    /* the node's place in the endpoint's purge log (pagecache.c) */
+    ngx_atomic_t                     purge_seq;
+    ngx_atomic_t                     purge_ready; /* purge_seq is known */
+    ngx_atomic_t                     purge_polled; /* ngx_current_msec */
 } ngx_http_clinic_redis_stats_t;
 
 
@@ -69,6 +76,9 @@ typedef struct {
     ngx_atomic_t                     counter[NGX_HTTP_CLINIC_T_LAST];
     ngx_atomic_t                     requests[NGX_HTTP_CLINIC_HANDLERS]
                                              [NGX_HTTP_CLINIC_CLASSES];
+
+    /* the tenant's purge generation + 1, as this node knows it; 0: not */
+    ngx_atomic_t                     purge_gen;
 } ngx_http_clinic_tenant_stats_t;
 
 

@@ -13,15 +13,84 @@
 #include "ngx_http_clinic_util.h"
 #include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
+#include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_status.h"
 
 
+/*
+ * The page is written in buffers of a fixed size as the client takes it,
+ * a few tenants at a time: a scrape of 10,000 tenants holds two or three
+ * buffers, not the whole page.  The parts, in order: the Redis series and
+ * the page cache zone, one part per family of per-tenant series (each
+ * family's lines together, as the text format asks), the spool.
+ */
+
+#define NGX_HTTP_CLINIC_STATUS_BUF       65536
+
+/* the most one tenant's lines of one family take, besides its name */
+#define NGX_HTTP_CLINIC_STATUS_LINES     32
+#define NGX_HTTP_CLINIC_STATUS_LINE      160
+
+
+typedef u_char *(*ngx_http_clinic_status_family_pt)(u_char *p, u_char *end,
+    ngx_str_t *tenant, ngx_http_clinic_tenant_stats_t *t);
+
+
+typedef struct {
+    const char                         *help;
+    ngx_http_clinic_status_family_pt    write;
+} ngx_http_clinic_status_family_t;
+
+
+typedef struct {
+    ngx_http_clinic_stats_t            *st;
+    ngx_http_clinic_main_conf_t        *cmcf;
+    ngx_http_clinic_srv_conf_t        **tenants;
+    ngx_uint_t                          ntenants;
+    ngx_http_clinic_srv_conf_t         *one;     /* a list of one tenant */
+    ngx_http_clinic_redis_endpoint_t   *only;
+    size_t                              size;    /* of a buffer */
+    ngx_uint_t                          part;    /* the next to write */
+    ngx_uint_t                          next;    /* its next tenant */
+    ngx_chain_t                        *out;
+    ngx_chain_t                        *free;
+    ngx_chain_t                        *busy;
+    unsigned                            sum:1;   /* tenants=off */
+    unsigned                            done:1;
+} ngx_http_clinic_status_ctx_t;
+
+
+static ngx_int_t ngx_http_clinic_status_select(ngx_http_request_t *r,
+    ngx_http_clinic_status_ctx_t *ctx, ngx_http_clinic_srv_conf_t *cscf);
+static void ngx_http_clinic_status_send(ngx_http_request_t *r);
+static void ngx_http_clinic_status_write_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clinic_status_fill(
+    ngx_http_clinic_status_ctx_t *ctx, ngx_buf_t *b);
+static u_char *ngx_http_clinic_status_family(
+    ngx_http_clinic_status_ctx_t *ctx, u_char *p, u_char *end,
+    ngx_uint_t f);
+static u_char *ngx_http_clinic_status_head(u_char *p, u_char *end,
+    ngx_http_clinic_status_ctx_t *ctx);
+static u_char *ngx_http_clinic_status_spool(u_char *p, u_char *end,
+    ngx_http_clinic_stats_t *st);
+static u_char *ngx_http_clinic_status_zone(u_char *p, u_char *end,
+    ngx_http_clinic_main_conf_t *cmcf);
 static u_char *ngx_http_clinic_status_redis(u_char *p, u_char *end,
     ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st,
     ngx_http_clinic_redis_endpoint_t *only);
-static u_char *ngx_http_clinic_status_tenants(u_char *p, u_char *end,
-    ngx_http_clinic_srv_conf_t **tenants, ngx_uint_t n,
-    ngx_http_clinic_stats_t *st);
+static u_char *ngx_http_clinic_status_series(u_char *p, u_char *end,
+    const char *name, ngx_str_t *tenant, u_char *labels,
+    ngx_atomic_uint_t value);
+static u_char *ngx_http_clinic_status_requests(u_char *p, u_char *end,
+    ngx_str_t *tenant, ngx_http_clinic_tenant_stats_t *t);
+static u_char *ngx_http_clinic_status_cache(u_char *p, u_char *end,
+    ngx_str_t *tenant, ngx_http_clinic_tenant_stats_t *t);
+static u_char *ngx_http_clinic_status_renders(u_char *p, u_char *end,
+    ngx_str_t *tenant, ngx_http_clinic_tenant_stats_t *t);
+static u_char *ngx_http_clinic_status_submissions(u_char *p, u_char *end,
+    ngx_str_t *tenant, ngx_http_clinic_tenant_stats_t *t);
+static u_char *ngx_http_clinic_status_notifications(u_char *p, u_char *end,
+    ngx_str_t *tenant, ngx_http_clinic_tenant_stats_t *t);
 static u_char *ngx_http_clinic_status_label(u_char *p, u_char *end,
     ngx_str_t *value);
 static ngx_atomic_uint_t ngx_http_clinic_status_workers_mask(void);
@@ -41,22 +110,52 @@ static const char  *ngx_http_clinic_handler_names[] = {
 };
 
 
+static ngx_http_clinic_status_family_t  ngx_http_clinic_status_families[] = {
+
+    { "# HELP clinic_requests_total Requests answered by the module.\n"
+      "# TYPE clinic_requests_total counter\n",
+      ngx_http_clinic_status_requests },
+
+    { "# HELP clinic_cache_total Article responses by cache layer.\n"
+      "# TYPE clinic_cache_total counter\n",
+      ngx_http_clinic_status_cache },
+
+    { "# HELP clinic_renders_total Articles rendered from the folder.\n"
+      "# TYPE clinic_renders_total counter\n",
+      ngx_http_clinic_status_renders },
+
+    { "# HELP clinic_submissions_total Contact submissions by outcome.\n"
+      "# TYPE clinic_submissions_total counter\n",
+      ngx_http_clinic_status_submissions },
+
+    { "# HELP clinic_notifications_total Notifications of new submissions "
+      "(clinic_contact_notify) by outcome.\n"
+      "# TYPE clinic_notifications_total counter\n",
+      ngx_http_clinic_status_notifications }
+};
+
+#define NGX_HTTP_CLINIC_STATUS_FAMILIES                                       \
+    (sizeof(ngx_http_clinic_status_families)                                  \
+     / sizeof(ngx_http_clinic_status_family_t))
+
+/* parts: the head, the families, the spool */
+#define NGX_HTTP_CLINIC_STATUS_PARTS  (NGX_HTTP_CLINIC_STATUS_FAMILIES + 2)
+
+
 /*
  * In a tenant's server block the page shows that tenant only; in a server
- * block of the operator's (no tenant) it shows every tenant of the node.
+ * block of the operator's (no tenant) it shows every tenant of the node,
+ * or the one of ?tenant=, or (clinic_status tenants=off) the node's sums.
  */
 
 ngx_int_t
 ngx_http_clinic_status_handler(ngx_http_request_t *r)
 {
-    size_t                        size;
-    time_t                        oldest;
-    ngx_int_t                     rc;
-    ngx_buf_t                    *b;
-    ngx_uint_t                    n;
-    ngx_http_clinic_stats_t      *st;
-    ngx_http_clinic_srv_conf_t   *cscf, **tenants;
-    ngx_http_clinic_main_conf_t  *cmcf;
+    ngx_int_t                      rc;
+    ngx_http_clinic_srv_conf_t    *cscf;
+    ngx_http_clinic_loc_conf_t    *clcf;
+    ngx_http_clinic_main_conf_t   *cmcf;
+    ngx_http_clinic_status_ctx_t  *ctx;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_clinic_not_allowed(r, "GET, HEAD");
@@ -69,71 +168,442 @@ ngx_http_clinic_status_handler(ngx_http_request_t *r)
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_clinic_module);
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
 
     if (cmcf->stats_zone == NULL || cmcf->stats_zone->data == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    st = cmcf->stats_zone->data;
-
-    if (cscf->is_tenant) {
-        tenants = &cscf;
-        n = 1;
-
-    } else {
-        tenants = cmcf->tenants.elts;
-        n = cmcf->tenants.nelts;
-    }
-
-    /* generous; every write below is bounded by b->end all the same */
-
-    size = 8192 + st->nredis * 8192 + n * 4608;
-
-    b = ngx_create_temp_buf(r->pool, size);
-    if (b == NULL) {
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_clinic_status_ctx_t));
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->cmcf = cmcf;
+    ctx->st = cmcf->stats_zone->data;
+    ctx->sum = clcf->status_sum;
+
     /* a tenant sees its own endpoint only: another's shard is not its to see */
 
-    b->last = ngx_http_clinic_status_redis(b->last, b->end, cmcf, st,
-                                           cscf->is_tenant ? cscf->redis
-                                                           : NULL);
-    b->last = ngx_http_clinic_status_tenants(b->last, b->end, tenants, n, st);
+    ctx->only = cscf->is_tenant ? cscf->redis : NULL;
 
-    b->last = ngx_slprintf(b->last, b->end,
-                           "# HELP clinic_spool_depth Submissions waiting in "
-                           "the spool for Redis.\n"
-                           "# TYPE clinic_spool_depth gauge\n"
-                           "clinic_spool_depth %uA\n"
-                           "# HELP clinic_spool_replayed_total Spooled "
-                           "submissions written to Redis.\n"
-                           "# TYPE clinic_spool_replayed_total counter\n"
-                           "clinic_spool_replayed_total %uA\n"
-                           "# HELP clinic_spool_errors_total Spool writes "
-                           "or replays that failed.\n"
-                           "# TYPE clinic_spool_errors_total counter\n"
-                           "clinic_spool_errors_total %uA\n",
-                           st->hdr->spool_depth, st->hdr->spool_replayed,
-                           st->hdr->spool_errors);
+    rc = ngx_http_clinic_status_select(r, ctx, cscf);
 
-    oldest = ngx_http_clinic_status_spool_oldest(st->hdr);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_NOT_FOUND,
+                                          "no such tenant on this node");
+    }
 
-    b->last = ngx_slprintf(b->last, b->end,
-                           "# HELP clinic_spool_oldest_seconds Age of the "
-                           "oldest submission still waiting in a worker's "
-                           "spool, 0 when none waits.\n"
-                           "# TYPE clinic_spool_oldest_seconds gauge\n"
-                           "clinic_spool_oldest_seconds %T\n",
-                           oldest ? ngx_max(ngx_time() - oldest, 0) : 0);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* the Redis part is written whole: room for every endpoint's lines */
+
+    ctx->size = ngx_max(NGX_HTTP_CLINIC_STATUS_BUF,
+                        8192 + ctx->st->nredis * 8192);
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/plain") - 1;
 
-    return ngx_http_clinic_send_body(r, b);
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_clinic_module);
+
+    r->main->count++;
+
+    ngx_http_clinic_status_send(r);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The tenants the page shows; ?tenant= names one, found in O(log n).
+ * NGX_DECLINED: no such tenant.
+ */
+
+static ngx_int_t
+ngx_http_clinic_status_select(ngx_http_request_t *r,
+    ngx_http_clinic_status_ctx_t *ctx, ngx_http_clinic_srv_conf_t *cscf)
+{
+    u_char                       *dst, *src;
+    uint32_t                      hash;
+    ngx_str_t                     arg, name;
+    ngx_str_node_t               *node;
+    ngx_http_clinic_srv_conf_t   *found;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    cmcf = ctx->cmcf;
+
+    if (ngx_http_arg(r, (u_char *) "tenant", 6, &arg) != NGX_OK) {
+
+        if (cscf->is_tenant) {
+            ctx->one = cscf;
+            ctx->tenants = &ctx->one;
+            ctx->ntenants = 1;
+
+        } else {
+            ctx->tenants = cmcf->tenants.elts;
+            ctx->ntenants = cmcf->tenants.nelts;
+        }
+
+        return NGX_OK;
+    }
+
+    name.data = ngx_pnalloc(r->pool, arg.len);
+    if (name.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dst = name.data;
+    src = arg.data;
+    ngx_unescape_uri(&dst, &src, arg.len, NGX_UNESCAPE_URI);
+    name.len = dst - name.data;
+
+    /* in a tenant's server, any other name is as unknown as a made-up one */
+
+    if (cscf->is_tenant) {
+        found = (name.len == cscf->tenant.len
+                 && ngx_strncmp(name.data, cscf->tenant.data, name.len) == 0)
+                ? cscf : NULL;
+
+    } else {
+        hash = ngx_crc32_long(name.data, name.len);
+        node = ngx_str_rbtree_lookup(&cmcf->tenant_names, &name, hash);
+        found = node ? ngx_rbtree_data(node, ngx_http_clinic_srv_conf_t,
+                                       tenant_node)
+                     : NULL;
+    }
+
+    if (found == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx->one = found;
+    ctx->tenants = &ctx->one;
+    ctx->ntenants = 1;
+    ctx->sum = 0;
+
+    return NGX_OK;
+}
+
+
+/* writes buffers while the client takes them; finalizes when all is out */
+
+static void
+ngx_http_clinic_status_send(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_buf_t                     *b;
+    ngx_chain_t                   *cl;
+    ngx_event_t                   *wev;
+    ngx_http_core_loc_conf_t      *core;
+    ngx_http_clinic_status_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clinic_module);
+    wev = r->connection->write;
+
+    for ( ;; ) {
+
+        if (!ctx->done && ctx->busy == NULL) {
+            cl = ngx_chain_get_free_buf(r->pool, &ctx->free);
+            if (cl == NULL) {
+                ngx_http_finalize_request(r, NGX_ERROR);
+                return;
+            }
+
+            b = cl->buf;
+
+            if (b->start == NULL) {
+                b->start = ngx_palloc(r->pool, ctx->size);
+                if (b->start == NULL) {
+                    ngx_http_finalize_request(r, NGX_ERROR);
+                    return;
+                }
+
+                b->end = b->start + ctx->size;
+                b->temporary = 1;
+                b->tag = (ngx_buf_tag_t) &ngx_http_clinic_status_handler;
+            }
+
+            b->pos = b->start;
+            b->last = b->start;
+
+            if (ngx_http_clinic_status_fill(ctx, b) == NGX_DONE) {
+                ctx->done = 1;
+                b->last_buf = (r == r->main) ? 1 : 0;
+                b->last_in_chain = 1;
+            }
+
+            ctx->out = cl;
+        }
+
+        rc = ngx_http_output_filter(r, ctx->out);
+
+        if (rc == NGX_ERROR) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+            return;
+        }
+
+        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &ctx->out,
+                                (ngx_buf_tag_t)
+                                &ngx_http_clinic_status_handler);
+
+        if (ctx->done) {
+            r->write_event_handler = ngx_http_request_empty_handler;
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+
+        if (ctx->busy == NULL) {
+            continue;
+        }
+
+        /* the client has not taken the last buffer yet: wait for it */
+
+        r->write_event_handler = ngx_http_clinic_status_write_handler;
+
+        core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        if (!wev->delayed) {
+            ngx_add_timer(wev, core->send_timeout);
+        }
+
+        if (ngx_handle_write_event(wev, core->send_lowat) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+        }
+
+        return;
+    }
+}
+
+
+static void
+ngx_http_clinic_status_write_handler(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "client timed out");
+        r->connection->timedout = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (wev->delayed) {
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+        }
+
+        return;
+    }
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    ngx_http_clinic_status_send(r);
+}
+
+
+/* fills b with the next parts; NGX_DONE when the page is complete */
+
+static ngx_int_t
+ngx_http_clinic_status_fill(ngx_http_clinic_status_ctx_t *ctx, ngx_buf_t *b)
+{
+    while (ctx->part < NGX_HTTP_CLINIC_STATUS_PARTS) {
+
+        if (ctx->part == 0) {
+            b->last = ngx_http_clinic_status_head(b->last, b->end, ctx);
+            ctx->part++;
+            return NGX_OK;
+        }
+
+        if (ctx->part == NGX_HTTP_CLINIC_STATUS_PARTS - 1) {
+            b->last = ngx_http_clinic_status_spool(b->last, b->end, ctx->st);
+            ctx->part++;
+            break;
+        }
+
+        b->last = ngx_http_clinic_status_family(ctx, b->last, b->end,
+                                                ctx->part - 1);
+
+        if (ctx->next < ctx->ntenants) {
+            /* the buffer is full; the family goes on in the next one */
+            return NGX_OK;
+        }
+
+        ctx->part++;
+        ctx->next = 0;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * One family's lines from ctx->next on, as many tenants as surely fit; the
+ * family's HELP and TYPE first.  With tenants=off, one set of lines summed
+ * over the tenants.
+ */
+
+static u_char *
+ngx_http_clinic_status_family(ngx_http_clinic_status_ctx_t *ctx, u_char *p,
+    u_char *end, ngx_uint_t f)
+{
+    size_t                            need;
+    ngx_uint_t                        i, k, h, c;
+    ngx_http_clinic_srv_conf_t       *t;
+    ngx_http_clinic_tenant_stats_t    sum, *ts;
+    ngx_http_clinic_status_family_t  *family;
+
+    family = &ngx_http_clinic_status_families[f];
+
+    if (ctx->next == 0) {
+        p = ngx_slprintf(p, end, "%s", family->help);
+    }
+
+    if (ctx->sum) {
+        ngx_memzero(&sum, sizeof(ngx_http_clinic_tenant_stats_t));
+
+        for (i = 0; i < ctx->ntenants; i++) {
+            if (ctx->tenants[i]->index >= ctx->st->ntenants) {
+                continue;
+            }
+
+            ts = &ctx->st->tenant[ctx->tenants[i]->index];
+
+            for (k = 0; k < NGX_HTTP_CLINIC_T_LAST; k++) {
+                sum.counter[k] += ts->counter[k];
+            }
+
+            for (h = 0; h < NGX_HTTP_CLINIC_HANDLERS; h++) {
+                for (c = 0; c < NGX_HTTP_CLINIC_CLASSES; c++) {
+                    sum.requests[h][c] += ts->requests[h][c];
+                }
+            }
+        }
+
+        ctx->next = ctx->ntenants;
+
+        return family->write(p, end, NULL, &sum);
+    }
+
+    for ( /* void */ ; ctx->next < ctx->ntenants; ctx->next++) {
+        t = ctx->tenants[ctx->next];
+
+        need = NGX_HTTP_CLINIC_STATUS_LINES
+               * (NGX_HTTP_CLINIC_STATUS_LINE + t->tenant.len);
+
+        if ((size_t) (end - p) < need) {
+            break;
+        }
+
+        if (t->index >= ctx->st->ntenants) {
+            continue;
+        }
+
+        p = family->write(p, end, &t->tenant, &ctx->st->tenant[t->index]);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_clinic_status_head(u_char *p, u_char *end,
+    ngx_http_clinic_status_ctx_t *ctx)
+{
+    p = ngx_http_clinic_status_redis(p, end, ctx->cmcf, ctx->st, ctx->only);
+
+    /* the zone is the node's, shared by every tenant: the operator's view */
+
+    if (ctx->only == NULL) {
+        p = ngx_http_clinic_status_zone(p, end, ctx->cmcf);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_clinic_status_spool(u_char *p, u_char *end,
+    ngx_http_clinic_stats_t *st)
+{
+    time_t  oldest;
+
+    p = ngx_slprintf(p, end,
+                     "# HELP clinic_spool_depth Submissions waiting in "
+                     "the spool for Redis.\n"
+                     "# TYPE clinic_spool_depth gauge\n"
+                     "clinic_spool_depth %uA\n"
+                     "# HELP clinic_spool_replayed_total Spooled "
+                     "submissions written to Redis.\n"
+                     "# TYPE clinic_spool_replayed_total counter\n"
+                     "clinic_spool_replayed_total %uA\n"
+                     "# HELP clinic_spool_errors_total Spool writes "
+                     "or replays that failed.\n"
+                     "# TYPE clinic_spool_errors_total counter\n"
+                     "clinic_spool_errors_total %uA\n",
+                     st->hdr->spool_depth, st->hdr->spool_replayed,
+                     st->hdr->spool_errors);
+
+    oldest = ngx_http_clinic_status_spool_oldest(st->hdr);
+
+    return ngx_slprintf(p, end,
+                        "# HELP clinic_spool_oldest_seconds Age of the "
+                        "oldest submission still waiting in a worker's "
+                        "spool, 0 when none waits.\n"
+                        "# TYPE clinic_spool_oldest_seconds gauge\n"
+                        "clinic_spool_oldest_seconds %T\n",
+                        oldest ? ngx_max(ngx_time() - oldest, 0) : 0);
+}
+
+
+/* the page cache's zone: what it holds and what it has left */
+
+static u_char *
+ngx_http_clinic_status_zone(u_char *p, u_char *end,
+    ngx_http_clinic_main_conf_t *cmcf)
+{
+    ngx_http_clinic_cache_usage_t  u;
+
+    if (cmcf->cache_zone == NULL
+        || ngx_http_clinic_cache_usage(cmcf->cache_zone, &u) != NGX_OK)
+    {
+        return p;
+    }
+
+    return ngx_slprintf(p, end,
+                        "# HELP clinic_cache_zone_bytes The page cache's "
+                        "shared memory zone: its size, and the part of it "
+                        "no page holds yet.\n"
+                        "# TYPE clinic_cache_zone_bytes gauge\n"
+                        "clinic_cache_zone_bytes{state=\"size\"} %uz\n"
+                        "clinic_cache_zone_bytes{state=\"free\"} %uz\n"
+                        "# HELP clinic_cache_pages Pages held in the "
+                        "zone.\n"
+                        "# TYPE clinic_cache_pages gauge\n"
+                        "clinic_cache_pages %ui\n"
+                        "# HELP clinic_cache_page_bytes Bytes of the pages "
+                        "held, as served (without the zone's overhead).\n"
+                        "# TYPE clinic_cache_page_bytes gauge\n"
+                        "clinic_cache_page_bytes %uz\n"
+                        "# HELP clinic_cache_evictions_total Pages evicted "
+                        "to make room for others.\n"
+                        "# TYPE clinic_cache_evictions_total counter\n"
+                        "clinic_cache_evictions_total %ui\n",
+                        u.size, u.free, u.pages, u.page_bytes, u.evictions);
 }
 
 
@@ -255,125 +725,121 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
 }
 
 
-/* each metric's lines stay together, as the text format asks */
+/* "name{tenant="T",labels} value", or without the tenant, or bare */
 
 static u_char *
-ngx_http_clinic_status_tenants(u_char *p, u_char *end,
-    ngx_http_clinic_srv_conf_t **tenants, ngx_uint_t n,
-    ngx_http_clinic_stats_t *st)
+ngx_http_clinic_status_series(u_char *p, u_char *end, const char *name,
+    ngx_str_t *tenant, u_char *labels, ngx_atomic_uint_t value)
 {
-    ngx_uint_t                       i, h, c;
-    ngx_http_clinic_tenant_stats_t  *t;
+    p = ngx_slprintf(p, end, "%s", name);
 
-    static const char  *layers[] = { "hit", "redis", "miss", "stale" };
-    static const char  *outcomes[] = {
-        "stored", "spooled", "rejected", "spam", "limited"
-    };
+    if (tenant) {
+        p = ngx_slprintf(p, end, "{tenant=\"%V\"%s%s}", tenant,
+                         labels ? "," : "", labels ? (char *) labels : "");
 
-    p = ngx_slprintf(p, end, "# HELP clinic_requests_total Requests "
-                     "answered by the module.\n"
-                     "# TYPE clinic_requests_total counter\n");
+    } else if (labels) {
+        p = ngx_slprintf(p, end, "{%s}", labels);
+    }
 
-    for (i = 0; i < n; i++) {
-        if (tenants[i]->index >= st->ntenants) {
-            continue;
-        }
+    return ngx_slprintf(p, end, " %uA\n", value);
+}
 
-        t = &st->tenant[tenants[i]->index];
 
-        for (h = 1; h < NGX_HTTP_CLINIC_HANDLERS; h++) {
-            for (c = 0; c < NGX_HTTP_CLINIC_CLASSES; c++) {
-                if (t->requests[h][c] == 0) {
-                    continue;
-                }
+static u_char *
+ngx_http_clinic_status_requests(u_char *p, u_char *end, ngx_str_t *tenant,
+    ngx_http_clinic_tenant_stats_t *t)
+{
+    u_char      labels[64];
+    ngx_uint_t  h, c;
 
-                p = ngx_slprintf(p, end, "clinic_requests_total"
-                                 "{tenant=\"%V\",handler=\"%s\","
-                                 "code=\"%uixx\"} %uA\n",
-                                 &tenants[i]->tenant,
-                                 ngx_http_clinic_handler_names[h], c + 1,
-                                 t->requests[h][c]);
+    for (h = 1; h < NGX_HTTP_CLINIC_HANDLERS; h++) {
+        for (c = 0; c < NGX_HTTP_CLINIC_CLASSES; c++) {
+            if (t->requests[h][c] == 0) {
+                continue;
             }
+
+            *ngx_snprintf(labels, sizeof(labels) - 1,
+                          "handler=\"%s\",code=\"%uixx\"",
+                          ngx_http_clinic_handler_names[h], c + 1) = '\0';
+
+            p = ngx_http_clinic_status_series(p, end, "clinic_requests_total",
+                                              tenant, labels,
+                                              t->requests[h][c]);
         }
-    }
-
-    p = ngx_slprintf(p, end, "# HELP clinic_cache_total Article responses "
-                     "by cache layer.\n"
-                     "# TYPE clinic_cache_total counter\n");
-
-    for (i = 0; i < n; i++) {
-        if (tenants[i]->index >= st->ntenants) {
-            continue;
-        }
-
-        t = &st->tenant[tenants[i]->index];
-
-        for (c = 0; c < 4; c++) {
-            p = ngx_slprintf(p, end, "clinic_cache_total{tenant=\"%V\","
-                             "layer=\"%s\"} %uA\n", &tenants[i]->tenant,
-                             layers[c],
-                             t->counter[NGX_HTTP_CLINIC_T_CACHE_HIT + c]);
-        }
-    }
-
-    p = ngx_slprintf(p, end, "# HELP clinic_renders_total Articles rendered "
-                     "from the folder.\n"
-                     "# TYPE clinic_renders_total counter\n");
-
-    for (i = 0; i < n; i++) {
-        if (tenants[i]->index >= st->ntenants) {
-            continue;
-        }
-
-        t = &st->tenant[tenants[i]->index];
-
-        p = ngx_slprintf(p, end, "clinic_renders_total{tenant=\"%V\"} %uA\n",
-                         &tenants[i]->tenant,
-                         t->counter[NGX_HTTP_CLINIC_T_RENDERS]);
-    }
-
-    p = ngx_slprintf(p, end, "# HELP clinic_submissions_total Contact "
-                     "submissions by outcome.\n"
-                     "# TYPE clinic_submissions_total counter\n");
-
-    for (i = 0; i < n; i++) {
-        if (tenants[i]->index >= st->ntenants) {
-            continue;
-        }
-
-        t = &st->tenant[tenants[i]->index];
-
-        for (c = 0; c < 5; c++) {
-            p = ngx_slprintf(p, end, "clinic_submissions_total"
-                             "{tenant=\"%V\",outcome=\"%s\"} %uA\n",
-                             &tenants[i]->tenant, outcomes[c],
-                             t->counter[NGX_HTTP_CLINIC_T_STORED + c]);
-        }
-    }
-
-    p = ngx_slprintf(p, end, "# HELP clinic_notifications_total "
-                     "Notifications of new submissions (clinic_contact_"
-                     "notify) by outcome.\n"
-                     "# TYPE clinic_notifications_total counter\n");
-
-    for (i = 0; i < n; i++) {
-        if (tenants[i]->index >= st->ntenants) {
-            continue;
-        }
-
-        t = &st->tenant[tenants[i]->index];
-
-        p = ngx_slprintf(p, end, "clinic_notifications_total"
-                         "{tenant=\"%V\",outcome=\"sent\"} %uA\n"
-                         "clinic_notifications_total"
-                         "{tenant=\"%V\",outcome=\"failed\"} %uA\n",
-                         &tenants[i]->tenant,
-                         t->counter[NGX_HTTP_CLINIC_T_NOTIFY_SENT],
-                         &tenants[i]->tenant,
-                         t->counter[NGX_HTTP_CLINIC_T_NOTIFY_FAILED]);
     }
 
     return p;
+}
+
+
+static u_char *
+ngx_http_clinic_status_cache(u_char *p, u_char *end, ngx_str_t *tenant,
+    ngx_http_clinic_tenant_stats_t *t)
+{
+    ngx_uint_t  c;
+
+    static u_char  *layers[] = {
+        (u_char *) "layer=\"hit\"", (u_char *) "layer=\"redis\"",
+        (u_char *) "layer=\"miss\"", (u_char *) "layer=\"stale\""
+    };
+
+    for (c = 0; c < 4; c++) {
+        p = ngx_http_clinic_status_series(p, end, "clinic_cache_total",
+                                          tenant, layers[c],
+                                          t->counter[NGX_HTTP_CLINIC_T_CACHE_HIT
+                                                     + c]);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_clinic_status_renders(u_char *p, u_char *end, ngx_str_t *tenant,
+    ngx_http_clinic_tenant_stats_t *t)
+{
+    return ngx_http_clinic_status_series(p, end, "clinic_renders_total",
+                                         tenant, NULL,
+                                         t->counter[NGX_HTTP_CLINIC_T_RENDERS]);
+}
+
+
+static u_char *
+ngx_http_clinic_status_submissions(u_char *p, u_char *end, ngx_str_t *tenant,
+    ngx_http_clinic_tenant_stats_t *t)
+{
+    ngx_uint_t  c;
+
+    static u_char  *outcomes[] = {
+        (u_char *) "outcome=\"stored\"", (u_char *) "outcome=\"spooled\"",
+        (u_char *) "outcome=\"rejected\"", (u_char *) "outcome=\"spam\"",
+        (u_char *) "outcome=\"limited\""
+    };
+
+    for (c = 0; c < 5; c++) {
+        p = ngx_http_clinic_status_series(p, end, "clinic_submissions_total",
+                                          tenant, outcomes[c],
+                                          t->counter[NGX_HTTP_CLINIC_T_STORED
+                                                     + c]);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_clinic_status_notifications(u_char *p, u_char *end,
+    ngx_str_t *tenant, ngx_http_clinic_tenant_stats_t *t)
+{
+    p = ngx_http_clinic_status_series(p, end, "clinic_notifications_total",
+                                      tenant, (u_char *) "outcome=\"sent\"",
+                                      t->counter[NGX_HTTP_CLINIC_T_NOTIFY_SENT]);
+
+    return ngx_http_clinic_status_series(p, end, "clinic_notifications_total",
+                                         tenant,
+                                         (u_char *) "outcome=\"failed\"",
+                                         t->counter
+                                             [NGX_HTTP_CLINIC_T_NOTIFY_FAILED]);
 }
 
 
