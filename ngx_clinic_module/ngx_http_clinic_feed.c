@@ -104,6 +104,7 @@ ngx_http_clinic_findable_body(ngx_http_request_t *r, ngx_uint_t feed,
     ngx_http_clinic_content_t       *content;
     ngx_http_clinic_loc_conf_t      *acf;
     ngx_http_clinic_srv_conf_t      *cscf;
+    ngx_http_clinic_xml_view_t       xml;
     ngx_http_clinic_feed_view_t      view;
     ngx_http_clinic_list_item_t      list, *items;
     ngx_http_clinic_article_info_t  *a;
@@ -155,11 +156,15 @@ ngx_http_clinic_findable_body(ngx_http_request_t *r, ngx_uint_t feed,
     page->status = NGX_HTTP_OK;
     page->last_modified = index->last_modified;
 
+    xml.feed = NULL;
+    xml.list = &list;
+    xml.items = items;
+    xml.n = index->narticles;
+
     if (!feed) {
         page->type = NGX_HTTP_CLINIC_TYPE_XML;
 
-        return ngx_http_clinic_render_sitemap(r->pool, &list, items,
-                                              index->narticles, &page->body);
+        return ngx_http_clinic_render_xml(r->pool, &xml, &page->body);
     }
 
     ngx_qsort(items, index->narticles, sizeof(ngx_http_clinic_list_item_t),
@@ -182,9 +187,9 @@ ngx_http_clinic_findable_body(ngx_http_request_t *r, ngx_uint_t feed,
     }
 
     page->type = NGX_HTTP_CLINIC_TYPE_ATOM;
+    xml.feed = &view;
 
-    return ngx_http_clinic_render_feed(r->pool, &view, items,
-                                       index->narticles, &page->body);
+    return ngx_http_clinic_render_xml(r->pool, &xml, &page->body);
 }
 
 

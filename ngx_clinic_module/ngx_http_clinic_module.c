@@ -944,6 +944,7 @@ static ngx_int_t
 ngx_http_clinic_check_findable(ngx_conf_t *cf,
     ngx_http_clinic_main_conf_t *cmcf)
 {
+    char                         *why;
     ngx_str_t                     base;
     ngx_uint_t                    i;
     ngx_http_clinic_loc_conf_t   *fcf;
@@ -959,32 +960,29 @@ ngx_http_clinic_check_findable(ngx_conf_t *cf,
         }
 
         if (tp[i]->articles_conf == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"%s\" needs a \"clinic_articles\" location "
-                          "in its server in %V:%ui",
-                          fcf->handler == NGX_HTTP_CLINIC_FEED
-                          ? "clinic_feed" : "clinic_sitemap",
-                          &fcf->handler_file, fcf->handler_line);
-            return NGX_ERROR;
+            why = "needs a \"clinic_articles\" location in its server";
+
+        } else {
+            if (ngx_http_clinic_site_base(cf->pool, tp[i]->articles_conf,
+                                          tp[i], &base)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (base.len) {
+                continue;
+            }
+
+            why = "needs absolute URLs: set \"clinic_base_url\", or a "
+                  "first server_name that is not a wildcard,";
         }
 
-        if (ngx_http_clinic_site_base(cf->pool, tp[i]->articles_conf, tp[i],
-                                      &base)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (base.len == 0) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"%s\" needs absolute URLs: set "
-                          "\"clinic_base_url\", or a first server_name "
-                          "that is not a wildcard, in %V:%ui",
-                          fcf->handler == NGX_HTTP_CLINIC_FEED
-                          ? "clinic_feed" : "clinic_sitemap",
-                          &fcf->handler_file, fcf->handler_line);
-            return NGX_ERROR;
-        }
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "\"%s\" %s in %V:%ui",
+                      fcf->handler == NGX_HTTP_CLINIC_FEED
+                      ? "clinic_feed" : "clinic_sitemap",
+                      why, &fcf->handler_file, fcf->handler_line);
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -103,6 +103,16 @@ typedef struct {
 } ngx_http_clinic_out_t;
 
 
+/* writes markup into o; called twice by ngx_http_clinic_render_twice() */
+typedef void (*ngx_http_clinic_write_pt)(ngx_http_clinic_out_t *o,
+    void *data);
+
+
+/* an escaper of ngx_http_clinic_text.h: dst NULL only measures */
+typedef size_t (*ngx_http_clinic_escape_pt)(u_char *dst, const u_char *src,
+    size_t len);
+
+
 struct ngx_http_clinic_template_s {
     ngx_http_clinic_segment_t       *segs;
     ngx_uint_t                       nsegs;
@@ -122,13 +132,16 @@ static ngx_int_t ngx_http_clinic_render_phone_link(ngx_pool_t *pool,
     ngx_str_t *phone, ngx_str_t *out);
 static ngx_int_t ngx_http_clinic_render_feed_link(ngx_pool_t *pool,
     ngx_http_clinic_page_vars_t *vars, ngx_str_t *out);
+static void ngx_http_clinic_feed_link_write(ngx_http_clinic_out_t *o,
+    void *data);
+static ngx_int_t ngx_http_clinic_render_twice(ngx_pool_t *pool,
+    ngx_http_clinic_write_pt write, void *data, ngx_str_t *out);
 static void ngx_http_clinic_sitemap_write(ngx_http_clinic_out_t *o,
-    ngx_http_clinic_list_item_t *list, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n);
-static void ngx_http_clinic_feed_write(ngx_http_clinic_out_t *o,
-    ngx_http_clinic_feed_view_t *feed, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n);
+    void *data);
+static void ngx_http_clinic_feed_write(ngx_http_clinic_out_t *o, void *data);
 static void ngx_http_clinic_out_xml(ngx_http_clinic_out_t *o, ngx_str_t *s);
+static void ngx_http_clinic_out_escaped(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_escape_pt escape, ngx_str_t *s);
 static void ngx_http_clinic_out_time(ngx_http_clinic_out_t *o, time_t t);
 static void ngx_http_clinic_out_elt(ngx_http_clinic_out_t *o,
     const char *name, ngx_str_t *s);
@@ -802,36 +815,52 @@ static ngx_int_t
 ngx_http_clinic_render_feed_link(ngx_pool_t *pool,
     ngx_http_clinic_page_vars_t *vars, ngx_str_t *out)
 {
-    ngx_uint_t             pass;
-    ngx_http_clinic_out_t  o;
-
-    ngx_str_null(out);
-
     if (vars->feed_url.len == 0) {
+        ngx_str_null(out);
         return NGX_OK;
     }
 
+    return ngx_http_clinic_render_twice(pool, ngx_http_clinic_feed_link_write,
+                                        vars, out);
+}
+
+
+static void
+ngx_http_clinic_feed_link_write(ngx_http_clinic_out_t *o, void *data)
+{
+    ngx_http_clinic_page_vars_t  *vars = data;
+
+    ngx_http_clinic_out(o, "<link rel=\"alternate\" "
+                           "type=\"application/atom+xml\" title=\"");
+    ngx_http_clinic_out_esc(o, &vars->clinic_name);
+    ngx_http_clinic_out(o, "\" href=\"");
+    ngx_http_clinic_out_esc(o, &vars->feed_url);
+    ngx_http_clinic_out(o, "\">\n");
+}
+
+
+/* measures with write(), then writes into exactly that much pool memory */
+
+static ngx_int_t
+ngx_http_clinic_render_twice(ngx_pool_t *pool,
+    ngx_http_clinic_write_pt write, void *data, ngx_str_t *out)
+{
+    ngx_http_clinic_out_t  o;
+
     o.p = NULL;
+    o.len = 0;
 
-    for (pass = 0; pass < 2; pass++) {
-        o.len = 0;
+    write(&o, data);
 
-        ngx_http_clinic_out(&o, "<link rel=\"alternate\" "
-                                "type=\"application/atom+xml\" title=\"");
-        ngx_http_clinic_out_esc(&o, &vars->clinic_name);
-        ngx_http_clinic_out(&o, "\" href=\"");
-        ngx_http_clinic_out_esc(&o, &vars->feed_url);
-        ngx_http_clinic_out(&o, "\">\n");
-
-        if (pass == 0) {
-            out->data = ngx_pnalloc(pool, o.len);
-            if (out->data == NULL) {
-                return NGX_ERROR;
-            }
-
-            o.p = out->data;
-        }
+    out->data = ngx_pnalloc(pool, o.len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
     }
+
+    o.p = out->data;
+    o.len = 0;
+
+    write(&o, data);
 
     out->len = o.len;
 
@@ -860,24 +889,24 @@ ngx_http_clinic_out_str(ngx_http_clinic_out_t *o, u_char *data, size_t len)
 static void
 ngx_http_clinic_out_esc(ngx_http_clinic_out_t *o, ngx_str_t *s)
 {
-    size_t  n;
-
-    n = ngx_http_clinic_text_escape_html(o->p, s->data, s->len);
-
-    o->len += n;
-
-    if (o->p) {
-        o->p += n;
-    }
+    ngx_http_clinic_out_escaped(o, ngx_http_clinic_text_escape_html, s);
 }
 
 
 static void
 ngx_http_clinic_out_xml(ngx_http_clinic_out_t *o, ngx_str_t *s)
 {
+    ngx_http_clinic_out_escaped(o, ngx_http_clinic_text_escape_xml, s);
+}
+
+
+static void
+ngx_http_clinic_out_escaped(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_escape_pt escape, ngx_str_t *s)
+{
     size_t  n;
 
-    n = ngx_http_clinic_text_escape_xml(o->p, s->data, s->len);
+    n = escape(o->p, s->data, s->len);
 
     o->len += n;
 
@@ -1601,38 +1630,22 @@ ngx_http_clinic_json_time(time_t t)
 
 
 ngx_int_t
-ngx_http_clinic_render_sitemap(ngx_pool_t *pool,
-    ngx_http_clinic_list_item_t *list, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n, ngx_str_t *out)
+ngx_http_clinic_render_xml(ngx_pool_t *pool, ngx_http_clinic_xml_view_t *view,
+    ngx_str_t *out)
 {
-    ngx_http_clinic_out_t  o;
-
-    o.p = NULL;
-    o.len = 0;
-
-    ngx_http_clinic_sitemap_write(&o, list, items, n);
-
-    out->data = ngx_pnalloc(pool, o.len);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    o.p = out->data;
-    o.len = 0;
-
-    ngx_http_clinic_sitemap_write(&o, list, items, n);
-
-    out->len = o.len;
-
-    return NGX_OK;
+    return ngx_http_clinic_render_twice(pool,
+                                        view->feed
+                                        ? ngx_http_clinic_feed_write
+                                        : ngx_http_clinic_sitemap_write,
+                                        view, out);
 }
 
 
 static void
-ngx_http_clinic_sitemap_write(ngx_http_clinic_out_t *o,
-    ngx_http_clinic_list_item_t *list, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n)
+ngx_http_clinic_sitemap_write(ngx_http_clinic_out_t *o, void *data)
 {
+    ngx_http_clinic_xml_view_t  *xml = data;
+
     ngx_uint_t                    i;
     ngx_http_clinic_list_item_t  *it;
 
@@ -1640,8 +1653,8 @@ ngx_http_clinic_sitemap_write(ngx_http_clinic_out_t *o,
                            "<urlset xmlns=\"http://www.sitemaps.org/"
                            "schemas/sitemap/0.9\">\n");
 
-    for (i = 0; i <= n; i++) {
-        it = (i == 0) ? list : &items[i - 1];
+    for (i = 0; i <= xml->n; i++) {
+        it = (i == 0) ? xml->list : &xml->items[i - 1];
 
         ngx_http_clinic_out(o, "<url>\n");
         ngx_http_clinic_out_elt(o, "loc", &it->url);
@@ -1659,41 +1672,16 @@ ngx_http_clinic_sitemap_write(ngx_http_clinic_out_t *o,
 }
 
 
-ngx_int_t
-ngx_http_clinic_render_feed(ngx_pool_t *pool,
-    ngx_http_clinic_feed_view_t *feed, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n, ngx_str_t *out)
-{
-    ngx_http_clinic_out_t  o;
-
-    o.p = NULL;
-    o.len = 0;
-
-    ngx_http_clinic_feed_write(&o, feed, items, n);
-
-    out->data = ngx_pnalloc(pool, o.len);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    o.p = out->data;
-    o.len = 0;
-
-    ngx_http_clinic_feed_write(&o, feed, items, n);
-
-    out->len = o.len;
-
-    return NGX_OK;
-}
-
-
 static void
-ngx_http_clinic_feed_write(ngx_http_clinic_out_t *o,
-    ngx_http_clinic_feed_view_t *feed, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n)
+ngx_http_clinic_feed_write(ngx_http_clinic_out_t *o, void *data)
 {
+    ngx_http_clinic_xml_view_t  *xml = data;
+
     ngx_uint_t                    i;
     ngx_http_clinic_list_item_t  *it;
+    ngx_http_clinic_feed_view_t  *feed;
+
+    feed = xml->feed;
 
     ngx_http_clinic_out(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                            "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
@@ -1713,8 +1701,8 @@ ngx_http_clinic_feed_write(ngx_http_clinic_out_t *o,
     ngx_http_clinic_out_elt(o, "name", &feed->title);
     ngx_http_clinic_out(o, "</author>\n");
 
-    for (i = 0; i < n; i++) {
-        it = &items[i];
+    for (i = 0; i < xml->n; i++) {
+        it = &xml->items[i];
 
         ngx_http_clinic_out(o, "<entry>\n");
         ngx_http_clinic_out_elt(o, "id", &it->url);

@@ -97,6 +97,15 @@ typedef struct {
 } ngx_http_clinic_feed_view_t;
 
 
+/* the sitemap (feed NULL) or the feed */
+typedef struct {
+    ngx_http_clinic_feed_view_t     *feed;
+    ngx_http_clinic_list_item_t     *list;       /* the listing's entry */
+    ngx_http_clinic_list_item_t     *items;
+    ngx_uint_t                       n;
+} ngx_http_clinic_xml_view_t;
+
+
 /* an article record of the API (docs/api.md) */
 typedef struct {
     ngx_http_clinic_list_item_t      item;
@@ -151,15 +160,13 @@ ngx_int_t ngx_http_clinic_render_api_list(ngx_pool_t *pool,
 ngx_int_t ngx_http_clinic_render_api_article(ngx_pool_t *pool,
     ngx_http_clinic_api_article_t *article, ngx_str_t *out);
 
-/* sitemaps.org 0.9: the listing (list), then the n items, absolute URLs */
-ngx_int_t ngx_http_clinic_render_sitemap(ngx_pool_t *pool,
-    ngx_http_clinic_list_item_t *list, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n, ngx_str_t *out);
-
-/* Atom 1.0 (RFC 4287): the items are its entries, in the order given */
-ngx_int_t ngx_http_clinic_render_feed(ngx_pool_t *pool,
-    ngx_http_clinic_feed_view_t *feed, ngx_http_clinic_list_item_t *items,
-    ngx_uint_t n, ngx_str_t *out);
+/*
+ * Without feed, the sitemap (sitemaps.org 0.9): the listing (list), then
+ * the n items.  With feed, the Atom 1.0 feed (RFC 4287): the items are its
+ * entries, in the order given.  URLs are taken as they are (absolute).
+ */
+ngx_int_t ngx_http_clinic_render_xml(ngx_pool_t *pool,
+    ngx_http_clinic_xml_view_t *view, ngx_str_t *out);
 
 
 #endif /* _NGX_HTTP_CLINIC_RENDER_H_INCLUDED_ */
