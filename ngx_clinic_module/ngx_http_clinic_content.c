@@ -40,8 +40,9 @@ static ngx_int_t ngx_http_clinic_content_add(
     ngx_http_clinic_content_t *content, ngx_http_clinic_index_t *index,
     ngx_array_t *articles, ngx_array_t *gone, ngx_array_t *problems,
     ngx_str_t *name, ngx_log_t *log);
-static ngx_int_t ngx_http_clinic_content_stale(ngx_http_clinic_content_t *c,
-    ngx_http_clinic_article_info_t *a, ngx_uint_t n);
+static ngx_int_t ngx_http_clinic_content_stale(
+    ngx_http_clinic_content_t *content, ngx_http_clinic_article_info_t *a,
+    ngx_uint_t n);
 static ngx_int_t ngx_http_clinic_content_redirects(
     ngx_http_clinic_index_t *index, ngx_array_t *problems);
 static ngx_http_clinic_article_info_t *ngx_http_clinic_content_search(
