@@ -53,7 +53,7 @@ FUZZ_BINS  := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(FUZZ_SRCS))
 DEBS := build-essential nginx nginx-dev libhiredis-dev libjansson-dev \
         libpcre2-dev libmd4c-dev libmd4c-html0-dev redis-server \
         libtest-base-perl libcmocka-dev tini valgrind clang wrk curl \
-        libipc-run3-perl libssl-dev zlib1g-dev \
+        libipc-run3-perl libssl-dev zlib1g-dev libxml2-utils \
         chromium nodejs fonts-dejavu-core
 
 # the browser journeys' npm packages (puppeteer-core, pinned by the lock

@@ -9,6 +9,11 @@
  * index's version hashes exactly those facts, so it changes whenever a page
  * could render differently: cached pages carry the version they were
  * rendered from and are not served across a change.
+ *
+ * A file that says "removed: yes" is not an article: it is indexed apart
+ * (gone), stat'ed by revalidation like one, and only answers 410.  The
+ * old slugs of redirect_from are indexed after the articles, because an
+ * article's own slug always beats another's old slug.
  */
 
 
@@ -33,8 +38,15 @@ static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_int_t ngx_http_clinic_content_add(
     ngx_http_clinic_content_t *content, ngx_http_clinic_index_t *index,
-    ngx_array_t *articles, ngx_array_t *problems, ngx_str_t *name,
-    ngx_log_t *log);
+    ngx_array_t *articles, ngx_array_t *gone, ngx_array_t *problems,
+    ngx_str_t *name, ngx_log_t *log);
+static ngx_int_t ngx_http_clinic_content_stale(
+    ngx_http_clinic_content_t *content, ngx_http_clinic_article_info_t *a,
+    ngx_uint_t n);
+static ngx_int_t ngx_http_clinic_content_redirects(
+    ngx_http_clinic_index_t *index, ngx_array_t *problems);
+static ngx_http_clinic_article_info_t *ngx_http_clinic_content_search(
+    ngx_http_clinic_article_info_t *a, ngx_uint_t n, ngx_str_t *slug);
 static ngx_int_t ngx_http_clinic_content_problem(ngx_pool_t *pool,
     ngx_array_t *problems, ngx_str_t *name, const char *reason, size_t len);
 static ngx_int_t ngx_http_clinic_content_open(ngx_pool_t *pool,
@@ -44,6 +56,8 @@ static ngx_int_t ngx_http_clinic_content_slurp(ngx_pool_t *pool,
 static int ngx_libc_cdecl ngx_http_clinic_slug_cmp(const void *a,
     const void *b);
 static int ngx_libc_cdecl ngx_http_clinic_title_cmp(const void *a,
+    const void *b);
+static int ngx_libc_cdecl ngx_http_clinic_redirect_cmp(const void *a,
     const void *b);
 
 
@@ -157,10 +171,7 @@ static ngx_int_t
 ngx_http_clinic_content_changed(ngx_http_clinic_content_t *content,
     ngx_log_t *log)
 {
-    u_char                          *p, path[NGX_MAX_PATH];
-    ngx_uint_t                       i;
-    ngx_file_info_t                  fi;
-    ngx_http_clinic_article_info_t  *a;
+    ngx_file_info_t  fi;
 
     if (ngx_file_info(content->path.data, &fi) == NGX_FILE_ERROR) {
         return NGX_OK;
@@ -172,9 +183,31 @@ ngx_http_clinic_content_changed(ngx_http_clinic_content_t *content,
         return NGX_OK;
     }
 
-    a = content->index->articles;
+    if (ngx_http_clinic_content_stale(content, content->index->articles,
+                                      content->index->narticles)
+        == NGX_OK
+        || ngx_http_clinic_content_stale(content, content->index->gone,
+                                         content->index->ngone)
+           == NGX_OK)
+    {
+        return NGX_OK;
+    }
 
-    for (i = 0; i < content->index->narticles; i++) {
+    return NGX_DECLINED;
+}
+
+
+/* NGX_OK when one of the n files changed on disk since it was indexed */
+
+static ngx_int_t
+ngx_http_clinic_content_stale(ngx_http_clinic_content_t *content,
+    ngx_http_clinic_article_info_t *a, ngx_uint_t n)
+{
+    u_char           *p, path[NGX_MAX_PATH];
+    ngx_uint_t        i;
+    ngx_file_info_t   fi;
+
+    for (i = 0; i < n; i++) {
         if (content->path.len + a[i].file.len + 2 > NGX_MAX_PATH) {
             return NGX_OK;
         }
@@ -210,7 +243,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     ngx_str_t                        name;
     ngx_uint_t                       i;
     ngx_pool_t                      *pool;
-    ngx_array_t                      articles, problems;
+    ngx_array_t                      articles, gone, problems;
     ngx_file_info_t                  fi;
     ngx_http_clinic_alloc_t          alloc;
     ngx_http_clinic_index_t         *index;
@@ -232,6 +265,8 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
     if (index == NULL
         || ngx_array_init(&articles, pool, 16,
+                          sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
+        || ngx_array_init(&gone, pool, 2,
                           sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
         || ngx_array_init(&problems, pool, 4,
                           sizeof(ngx_http_clinic_problem_t)) != NGX_OK)
@@ -257,7 +292,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
             name.len = ngx_de_namelen(&dir);
 
             if (ngx_http_clinic_content_add(content, index, &articles,
-                                            &problems, &name, log)
+                                            &gone, &problems, &name, log)
                 != NGX_OK)
             {
                 (void) ngx_close_dir(&dir);
@@ -271,10 +306,15 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
 
     index->articles = articles.elts;
     index->narticles = articles.nelts;
+    index->gone = gone.elts;
+    index->ngone = gone.nelts;
     index->problems = problems.elts;
     index->nproblems = problems.nelts;
 
     ngx_qsort(index->articles, index->narticles,
+              sizeof(ngx_http_clinic_article_info_t),
+              ngx_http_clinic_slug_cmp);
+    ngx_qsort(index->gone, index->ngone,
               sizeof(ngx_http_clinic_article_info_t),
               ngx_http_clinic_slug_cmp);
 
@@ -303,6 +343,13 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
             index->narticles--;
             i--;
         }
+    }
+
+    /* the articles stay where they are from here: redirects point in */
+
+    if (ngx_http_clinic_content_redirects(index, &problems) != NGX_OK) {
+        ngx_destroy_pool(pool);
+        return NULL;
     }
 
     index->problems = problems.elts;
@@ -369,7 +416,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
 
 static ngx_int_t
 ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
-    ngx_http_clinic_index_t *index, ngx_array_t *articles,
+    ngx_http_clinic_index_t *index, ngx_array_t *articles, ngx_array_t *gone,
     ngx_array_t *problems, ngx_str_t *name, ngx_log_t *log)
 {
     ngx_fd_t                         fd;
@@ -437,7 +484,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
         return NGX_ERROR;
     }
 
-    a = ngx_array_push(articles);
+    a = ngx_array_push(art.removed ? gone : articles);
     if (a == NULL) {
         return NGX_ERROR;
     }
@@ -460,6 +507,8 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     a->summary.len = art.summary.len;
     a->aliases = art.aliases;
     a->naliases = art.naliases;
+    a->redirect_from = art.redirect_from;
+    a->nredirect_from = art.nredirect_from;
     a->warnings = art.warnings;
     a->nwarnings = art.nwarnings;
     a->format = format;
@@ -576,20 +625,69 @@ ngx_http_clinic_content_slurp(ngx_pool_t *pool, ngx_fd_t fd,
 ngx_http_clinic_article_info_t *
 ngx_http_clinic_index_find(ngx_http_clinic_index_t *index, ngx_str_t *slug)
 {
-    ngx_int_t   rc;
-    ngx_uint_t  lo, hi, mid;
+    return ngx_http_clinic_content_search(index->articles, index->narticles,
+                                          slug);
+}
+
+
+ngx_http_clinic_article_info_t *
+ngx_http_clinic_index_moved(ngx_http_clinic_index_t *index, ngx_str_t *slug,
+    ngx_uint_t *gone)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   lo, hi, mid;
+    ngx_http_clinic_redirect_t  *rd;
 
     lo = 0;
-    hi = index->narticles;
+    hi = index->nredirects;
+    rd = index->redirects;
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
 
-        rc = ngx_memn2cmp(slug->data, index->articles[mid].slug.data,
-                          slug->len, index->articles[mid].slug.len);
+        rc = ngx_memn2cmp(slug->data, rd[mid].from.data, slug->len,
+                          rd[mid].from.len);
 
         if (rc == 0) {
-            return &index->articles[mid];
+            *gone = 0;
+            return rd[mid].to;
+        }
+
+        if (rc < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    *gone = (ngx_http_clinic_content_search(index->gone, index->ngone, slug)
+             != NULL);
+
+    return NULL;
+}
+
+
+/* binary search of n infos sorted by slug */
+
+static ngx_http_clinic_article_info_t *
+ngx_http_clinic_content_search(ngx_http_clinic_article_info_t *a,
+    ngx_uint_t n, ngx_str_t *slug)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  lo, hi, mid;
+
+    lo = 0;
+    hi = n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        rc = ngx_memn2cmp(slug->data, a[mid].slug.data, slug->len,
+                          a[mid].slug.len);
+
+        if (rc == 0) {
+            return &a[mid];
         }
 
         if (rc < 0) {
@@ -601,6 +699,113 @@ ngx_http_clinic_index_find(ngx_http_clinic_index_t *index, ngx_str_t *slug)
     }
 
     return NULL;
+}
+
+
+/*
+ * The old slugs of every article, sorted.  An old slug that is an
+ * article's own is dropped (the article is served); one that two articles
+ * claim goes to the alphabetically first of them.  Both are lint problems
+ * of the file that loses.
+ */
+
+static ngx_int_t
+ngx_http_clinic_content_redirects(ngx_http_clinic_index_t *index,
+    ngx_array_t *problems)
+{
+    u_char                          *p;
+    size_t                           j;
+    ngx_str_t                        from;
+    ngx_uint_t                       i, n, k;
+    ngx_http_clinic_redirect_t      *rd;
+    ngx_http_clinic_article_info_t  *a;
+
+    n = 0;
+
+    for (i = 0; i < index->narticles; i++) {
+        n += index->articles[i].nredirect_from;
+    }
+
+    rd = ngx_palloc(index->pool, (n + 1) * sizeof(ngx_http_clinic_redirect_t));
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+
+    for (i = 0; i < index->narticles; i++) {
+        a = &index->articles[i];
+
+        for (j = 0; j < a->nredirect_from; j++) {
+            rd[k].from.data = a->redirect_from[j].data;
+            rd[k].from.len = a->redirect_from[j].len;
+            rd[k].to = a;
+            k++;
+        }
+    }
+
+    ngx_qsort(rd, n, sizeof(ngx_http_clinic_redirect_t),
+              ngx_http_clinic_redirect_cmp);
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        from = rd[i].from;
+        a = ngx_http_clinic_index_find(index, &from);
+
+        if (a) {
+            p = ngx_pnalloc(index->pool, sizeof("redirect_from \"\" is the "
+                                  "slug of  and is ignored, the article is "
+                                  "served") + from.len + a->file.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            from.len = ngx_sprintf(p, "redirect_from \"%V\" is the slug of "
+                                   "%V and is ignored, the article is served",
+                                   &rd[i].from, &a->file) - p;
+            from.data = p;
+
+        } else if (k && rd[k - 1].from.len == from.len
+                   && ngx_strncmp(rd[k - 1].from.data, from.data, from.len)
+                      == 0)
+        {
+            if (rd[k - 1].to == rd[i].to) {
+                continue;   /* the same old slug twice in one article */
+            }
+
+            a = rd[k - 1].to;
+
+            p = ngx_pnalloc(index->pool, sizeof("redirect_from \"\" is also "
+                                  "claimed by , which wins") + from.len
+                                  + a->file.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            from.len = ngx_sprintf(p, "redirect_from \"%V\" is also claimed "
+                                   "by %V, which wins", &rd[i].from, &a->file)
+                       - p;
+            from.data = p;
+
+        } else {
+            rd[k++] = rd[i];
+            continue;
+        }
+
+        if (ngx_http_clinic_content_problem(index->pool, problems,
+                                            &rd[i].to->file,
+                                            (char *) from.data, from.len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    index->redirects = rd;
+    index->nredirects = k;
+
+    return NGX_OK;
 }
 
 
@@ -644,6 +849,25 @@ ngx_http_clinic_slug_cmp(const void *a, const void *b)
 
     return (int) ngx_memn2cmp(x->slug.data, y->slug.data, x->slug.len,
                               y->slug.len);
+}
+
+
+/* by old slug, then by the new slug: the first claim wins */
+
+static int ngx_libc_cdecl
+ngx_http_clinic_redirect_cmp(const void *a, const void *b)
+{
+    ngx_int_t                          rc;
+    const ngx_http_clinic_redirect_t  *x = a, *y = b;
+
+    rc = ngx_memn2cmp(x->from.data, y->from.data, x->from.len, y->from.len);
+
+    if (rc == 0) {
+        rc = ngx_memn2cmp(x->to->slug.data, y->to->slug.data,
+                          x->to->slug.len, y->to->slug.len);
+    }
+
+    return (int) rc;
 }
 
 

@@ -25,6 +25,8 @@ typedef struct {
     ngx_str_t                        summary;
     ngx_http_clinic_article_str_t   *aliases;
     size_t                           naliases;
+    ngx_http_clinic_article_str_t   *redirect_from;
+    size_t                           nredirect_from;
     ngx_http_clinic_article_str_t   *warnings;
     size_t                           nwarnings;
     ngx_str_t                        file;       /* name in the folder */
@@ -42,11 +44,21 @@ typedef struct {
 } ngx_http_clinic_article_info_t;
 
 
-/* a file of the folder that is not served, and why (for lint) */
+/*
+ * a file of the folder that is not served, or a redirect_from of it that
+ * does not work, and why (for lint)
+ */
 typedef struct {
     ngx_str_t                        file;
     ngx_str_t                        reason;
 } ngx_http_clinic_problem_t;
+
+
+/* an old slug of an article (redirect_from) */
+typedef struct {
+    ngx_str_t                        from;
+    ngx_http_clinic_article_info_t  *to;
+} ngx_http_clinic_redirect_t;
 
 
 typedef struct {
@@ -57,6 +69,10 @@ typedef struct {
     ngx_http_clinic_article_links_t *links;
     ngx_http_clinic_problem_t       *problems;
     ngx_uint_t                       nproblems;
+    ngx_http_clinic_redirect_t      *redirects;  /* sorted by from */
+    ngx_uint_t                       nredirects;
+    ngx_http_clinic_article_info_t  *gone;       /* "removed: yes", by slug */
+    ngx_uint_t                       ngone;
     uint64_t                         version;
     time_t                           last_modified;
 } ngx_http_clinic_index_t;
@@ -95,6 +111,14 @@ ngx_http_clinic_index_t *ngx_http_clinic_content_index(
     ngx_http_clinic_content_t *content, ngx_msec_t interval, ngx_log_t *log);
 ngx_http_clinic_article_info_t *ngx_http_clinic_index_find(
     ngx_http_clinic_index_t *index, ngx_str_t *slug);
+
+/*
+ * What a slug that is not an article's names: the article it was renamed
+ * to (redirect_from), else NULL with *gone set when a file says
+ * "removed: yes", else NULL with *gone 0 (unknown).
+ */
+ngx_http_clinic_article_info_t *ngx_http_clinic_index_moved(
+    ngx_http_clinic_index_t *index, ngx_str_t *slug, ngx_uint_t *gone);
 ngx_int_t ngx_http_clinic_content_read(ngx_http_clinic_content_t *content,
     ngx_http_clinic_article_info_t *info, ngx_pool_t *pool, ngx_log_t *log,
     ngx_str_t *src);

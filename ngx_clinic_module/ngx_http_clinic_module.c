@@ -23,7 +23,9 @@
 #include "ngx_http_clinic_spool.h"
 #include "ngx_http_clinic_notify.h"
 #include "ngx_http_clinic_contact.h"
+#include "ngx_http_clinic_site.h"
 #include "ngx_http_clinic_pages.h"
+#include "ngx_http_clinic_feed.h"
 #include "ngx_http_clinic_admin.h"
 #include "ngx_http_clinic_status.h"
 
@@ -38,6 +40,8 @@ static char *ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_clinic_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_clinic_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_clinic_check_findable(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf);
 static ngx_int_t ngx_http_clinic_init_process(ngx_cycle_t *cycle);
 static void ngx_http_clinic_exit_process(ngx_cycle_t *cycle);
 
@@ -210,6 +214,20 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       ngx_http_clinic_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_CLINIC_API,
+      NULL },
+
+    { ngx_string("clinic_sitemap"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_SITEMAP,
+      NULL },
+
+    { ngx_string("clinic_feed"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_FEED,
       NULL },
 
     { ngx_string("clinic_contact"),
@@ -857,6 +875,10 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
 
     ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
 
+    if (ngx_http_clinic_check_findable(cf, ccmf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* a configuration without tenants or endpoints costs nothing */
 
     if (ccmf->tenants.nelts == 0 && ccmf->endpoints.nelts == 0
@@ -915,6 +937,62 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_clinic_stats_log_handler;
+
+    return NGX_OK;
+}
+
+
+/*
+ * clinic_sitemap and clinic_feed list the server's clinic_articles
+ * location (the first, which canonical links point into) under an
+ * absolute base.  Checked once every location is merged: the articles
+ * location may come after them.
+ */
+
+static ngx_int_t
+ngx_http_clinic_check_findable(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf)
+{
+    char                         *why;
+    ngx_str_t                     base;
+    ngx_uint_t                    i;
+    ngx_http_clinic_loc_conf_t   *fcf;
+    ngx_http_clinic_srv_conf_t  **tp;
+
+    tp = cmcf->tenants.elts;
+
+    for (i = 0; i < cmcf->tenants.nelts; i++) {
+        fcf = tp[i]->findable_conf;
+
+        if (fcf == NULL) {
+            continue;
+        }
+
+        if (tp[i]->articles_conf == NULL) {
+            why = "needs a \"clinic_articles\" location in its server";
+
+        } else {
+            if (ngx_http_clinic_site_base(cf->pool, tp[i]->articles_conf,
+                                          tp[i], &base)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (base.len) {
+                continue;
+            }
+
+            why = "needs absolute URLs: set \"clinic_base_url\", or a "
+                  "first server_name that is not a wildcard,";
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "\"%s\" %s in %V:%ui",
+                      fcf->handler == NGX_HTTP_CLINIC_FEED
+                      ? "clinic_feed" : "clinic_sitemap",
+                      why, &fcf->handler_file, fcf->handler_line);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -1299,11 +1377,18 @@ ngx_http_clinic_phone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * http(s)://host[:port], nothing after it but one "/", which is dropped:
+ * every path the module prints (canonical links, [LINK]s, the listing,
+ * the contact page, the sitemap) is a location's, from the site's root.
+ */
+
 static char *
 ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char       *rv;
-    ngx_str_t  *value;
+    u_char     *host, *last;
+    ngx_str_t  *value, given;
 
     rv = ngx_http_clinic_header_value(cf, cmd, conf);
     if (rv != NGX_CONF_OK) {
@@ -1311,21 +1396,46 @@ ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = (ngx_str_t *) ((char *) conf + cmd->offset);
+    given = *value;
 
-    while (value->len && value->data[value->len - 1] == '/') {
+    if (value->len && value->data[value->len - 1] == '/') {
         value->len--;
     }
 
-    if (!((value->len > 7
-           && ngx_strncasecmp(value->data, (u_char *) "http://", 7) == 0)
-          || (value->len > 8
-              && ngx_strncasecmp(value->data, (u_char *) "https://", 8) == 0))
-        || ngx_strlchr(value->data, value->data + value->len, ' ')
-        || ngx_strlchr(value->data, value->data + value->len, '"'))
+    last = value->data + value->len;
+
+    if (value->len > 7
+        && ngx_strncasecmp(value->data, (u_char *) "http://", 7) == 0)
+    {
+        host = value->data + 7;
+
+    } else if (value->len > 8
+               && ngx_strncasecmp(value->data, (u_char *) "https://", 8) == 0)
+    {
+        host = value->data + 8;
+
+    } else {
+        host = NULL;
+    }
+
+    if (host == NULL || host == last
+        || ngx_strlchr(value->data, last, ' ')
+        || ngx_strlchr(value->data, last, '"'))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid clinic_base_url \"%V\": use "
-                           "http(s)://host[:port]", value);
+                           "http(s)://host[:port]", &given);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strlchr(host, last, '/')
+        || ngx_strlchr(host, last, '?')
+        || ngx_strlchr(host, last, '#'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_base_url \"%V\" has a path: use "
+                           "http(s)://host[:port], the site is served from "
+                           "its root", &given);
         return NGX_CONF_ERROR;
     }
 
@@ -1437,11 +1547,41 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     case NGX_HTTP_CLINIC_ARTICLES:
         core->handler = ngx_http_clinic_articles_handler;
 
-        /* [LINK]s and API urls point into the first articles location */
+        /*
+         * [LINK]s, API urls, the sitemap and the feed point into the
+         * first articles location
+         */
         cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
 
-        if (cscf->articles_prefix.len == 0) {
+        if (cscf->articles_conf == NULL) {
             cscf->articles_prefix = core->name;
+            cscf->articles_conf = clcf;
+        }
+
+        break;
+
+    case NGX_HTTP_CLINIC_SITEMAP:
+    case NGX_HTTP_CLINIC_FEED:
+        core->handler = (clcf->handler == NGX_HTTP_CLINIC_SITEMAP)
+                        ? ngx_http_clinic_sitemap_handler
+                        : ngx_http_clinic_feed_handler;
+
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->findable_conf == NULL) {
+            cscf->findable_conf = clcf;
+        }
+
+        /* pages advertise the first feed that has a path of its own */
+
+        if (clcf->handler == NGX_HTTP_CLINIC_FEED
+            && cscf->feed_prefix.len == 0 && !core->named
+#if (NGX_PCRE)
+            && core->regex == NULL
+#endif
+           )
+        {
+            cscf->feed_prefix = core->name;
         }
 
         break;

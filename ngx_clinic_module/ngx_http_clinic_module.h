@@ -37,7 +37,9 @@ typedef enum {
     NGX_HTTP_CLINIC_API,
     NGX_HTTP_CLINIC_CONTACT,
     NGX_HTTP_CLINIC_ADMIN,
-    NGX_HTTP_CLINIC_STATUS
+    NGX_HTTP_CLINIC_STATUS,
+    NGX_HTTP_CLINIC_SITEMAP,
+    NGX_HTTP_CLINIC_FEED
 } ngx_http_clinic_handler_e;
 
 
@@ -107,6 +109,10 @@ typedef struct {
 
     ngx_array_t                     *server_names; /* ngx_str_t, lower */
     ngx_str_t                        articles_prefix;
+    void                            *articles_conf; /* its loc_conf_t */
+    ngx_str_t                        feed_prefix; /* first clinic_feed */
+    void                            *findable_conf; /* first clinic_sitemap
+                                                      or clinic_feed */
     ngx_str_t                        contact_prefix; /* first clinic_contact */
     ngx_str_t                        phone;      /* clinic_phone */
     void                            *content;    /* of clinic_articles */
