@@ -15,8 +15,8 @@
 #                   inbox app's HTML, CSS and JS)
 #   make test-browser  only the browser journeys (t/050-browser.t: headless
 #                   chromium and puppeteer-core from t/browser/node_modules)
-#   make deb        build build/deb/libnginx-mod-http-clinic_<version>_<arch>.deb
-#                   (debian/, dh_nginx) from a copy of the sources
+#   make deb        build the Debian package (debian/, dh_nginx) from a copy
+#                   of the sources: build/deb/libnginx-mod-http-clinic_*.deb
 #   make install    install the module, its load snippet and nginx-clinic-add
 #                   where Debian's nginx looks for them (PREFIX=/usr,
 #                   DESTDIR); make uninstall removes them again
