@@ -30,6 +30,9 @@
 #define NGX_HTTP_CLINIC_FNV_PRIME   0x100000001b3ULL
 
 
+static ngx_uint_t ngx_http_clinic_content_fresh(
+    ngx_http_clinic_watch_t *watch, u_char *dir, ngx_uint_t loaded,
+    ngx_msec_t *checked, ngx_msec_t interval, ngx_log_t *log);
 static void ngx_http_clinic_content_cleanup(void *data);
 static void ngx_http_clinic_tpl_cleanup(void *data);
 static ngx_int_t ngx_http_clinic_content_changed(
@@ -134,13 +137,12 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
 {
     ngx_http_clinic_index_t  *index;
 
-    if (content->loaded
-        && ngx_current_msec - content->checked < interval)
+    if (ngx_http_clinic_content_fresh(&content->watch, content->path.data,
+                                      content->loaded, &content->checked,
+                                      interval, log))
     {
         return content->index;
     }
-
-    content->checked = ngx_current_msec;
 
     if (content->loaded
         && ngx_http_clinic_content_changed(content, log) != NGX_OK)
@@ -162,6 +164,50 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
     content->loaded = 1;
 
     return index;
+}
+
+
+/*
+ * Whether what was read from the disk may be served as it is: nothing
+ * changed in the watched folder, or, unwatched, the interval has not
+ * passed.  Otherwise the caller looks at the disk; the folder is watched
+ * from then on if the kernel can (clinic_watch), before the caller looks,
+ * so that no change falls between the two.
+ */
+
+static ngx_uint_t
+ngx_http_clinic_content_fresh(ngx_http_clinic_watch_t *watch, u_char *dir,
+    ngx_uint_t loaded, ngx_msec_t *checked, ngx_msec_t interval,
+    ngx_log_t *log)
+{
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    /* dirty: a change, or the watch lost (the folder removed, renamed) */
+
+    if (loaded && !watch->dirty
+        && (watch->active || ngx_current_msec - *checked < interval))
+    {
+        return 1;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: \"%s\" is looked at on disk (%s)", dir,
+                   !loaded ? "first use" : watch->dirty ? "changed"
+                                                        : "interval");
+
+    *checked = ngx_current_msec;
+    watch->dirty = 0;
+
+    if (!watch->active) {
+        cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_clinic_module);
+
+        if (cmcf && cmcf->watch) {
+            (void) ngx_http_clinic_watch_add(watch, dir, log);
+        }
+    }
+
+    return 0;
 }
 
 
@@ -911,6 +957,26 @@ ngx_http_clinic_tpl_create(ngx_conf_t *cf, ngx_str_t *path)
 
     t->path = *path;
 
+    /* the template's folder is watched: editors replace files by renaming */
+
+    t->dir.len = path->len;
+
+    while (t->dir.len && path->data[t->dir.len - 1] != '/') {
+        t->dir.len--;
+    }
+
+    if (t->dir.len > 1) {
+        t->dir.len--;
+    }
+
+    t->dir.data = ngx_pnalloc(cf->pool, t->dir.len + 1);
+    if (t->dir.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(t->dir.data, path->data, t->dir.len);
+    t->dir.data[t->dir.len] = '\0';
+
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         return NULL;
@@ -952,12 +1018,13 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
     ngx_file_info_t              fi;
     ngx_http_clinic_template_t  *tpl;
 
-    if (t->tpl && ngx_current_msec - t->checked < interval) {
+    if (ngx_http_clinic_content_fresh(&t->watch, t->dir.data,
+                                      t->tpl != NULL, &t->checked, interval,
+                                      log))
+    {
         *version = t->version;
         return t->tpl;
     }
-
-    t->checked = ngx_current_msec;
 
     if (t->tpl
         && ngx_file_info(t->path.data, &fi) != NGX_FILE_ERROR

@@ -2,8 +2,9 @@
 /*
  * A tenant's content folder and page template, as each worker sees them:
  * an index of the articles (slugs, titles, aliases, summaries, times) kept
- * in memory and revalidated against the disk at most once per interval, so
- * that requests never scan the folder.
+ * in memory and looked at again when the kernel says the folder changed
+ * (inotify), or, where it cannot, at most once per interval, so that
+ * requests never scan the folder.
  */
 
 
@@ -17,6 +18,7 @@
 
 #include "ngx_http_clinic_article.h"
 #include "ngx_http_clinic_render.h"
+#include "ngx_http_clinic_watch.h"
 
 
 typedef struct {
@@ -83,6 +85,7 @@ typedef struct {
     ngx_str_t                        path;
     ngx_http_clinic_index_t         *index;
     ngx_msec_t                       checked;
+    ngx_http_clinic_watch_t          watch;      /* of the folder */
     time_t                           dir_sec;
     long                             dir_nsec;
     unsigned                         loaded:1;
@@ -92,9 +95,11 @@ typedef struct {
 /* one per clinic_template directive; the state below it is per worker */
 typedef struct {
     ngx_str_t                        path;
+    ngx_str_t                        dir;        /* its folder, watched */
     ngx_pool_t                      *pool;
     ngx_http_clinic_template_t      *tpl;
     ngx_msec_t                       checked;
+    ngx_http_clinic_watch_t          watch;
     time_t                           mtim_sec;
     long                             mtim_nsec;
     time_t                           ctim_sec;

@@ -28,6 +28,7 @@
 #include "ngx_http_clinic_feed.h"
 #include "ngx_http_clinic_admin.h"
 #include "ngx_http_clinic_status.h"
+#include "ngx_http_clinic_watch.h"
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
@@ -144,6 +145,13 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       ngx_http_clinic_template,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("clinic_watch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_clinic_main_conf_t, watch),
       NULL },
 
     { ngx_string("clinic_revalidate"),
@@ -387,6 +395,7 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
                     ngx_str_rbtree_insert_value);
 
     cmcf->cache_size = NGX_CONF_UNSET;
+    cmcf->watch = NGX_CONF_UNSET;
 
     return cmcf;
 }
@@ -875,6 +884,8 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
 
     ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
 
+    ngx_conf_init_value(ccmf->watch, 1);
+
     if (ngx_http_clinic_check_findable(cf, ccmf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -1042,6 +1053,7 @@ ngx_http_clinic_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_clinic_watch_exit();
     ngx_http_clinic_spool_exit_process(cycle);
     ngx_http_clinic_redis_exit_process(&cmcf->endpoints);
 }

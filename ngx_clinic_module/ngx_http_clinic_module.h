@@ -76,6 +76,7 @@ typedef struct {
     ssize_t                          cache_size;
     ngx_shm_zone_t                  *stats_zone;
     ngx_shm_zone_t                  *limit_zone; /* with clinic_spool */
+    ngx_flag_t                       watch;      /* clinic_watch */
     ngx_str_t                        spool;
     u_char                           store_sha[40];
 
