@@ -30,7 +30,7 @@
 #define NGX_HTTP_CLINIC_FNV_PRIME   0x100000001b3ULL
 
 
-static ngx_uint_t ngx_http_clinic_content_fresh(
+static ngx_int_t ngx_http_clinic_content_fresh(
     ngx_http_clinic_watch_t *watch, u_char *dir, ngx_uint_t loaded,
     ngx_msec_t *checked, ngx_msec_t interval, ngx_log_t *log);
 static void ngx_http_clinic_content_cleanup(void *data);
@@ -135,16 +135,24 @@ ngx_http_clinic_index_t *
 ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
     ngx_msec_t interval, ngx_log_t *log)
 {
+    ngx_int_t                 rc;
     ngx_http_clinic_index_t  *index;
 
-    if (ngx_http_clinic_content_fresh(&content->watch, content->path.data,
-                                      content->loaded, &content->checked,
-                                      interval, log))
-    {
+    rc = ngx_http_clinic_content_fresh(&content->watch, content->path.data,
+                                       content->loaded, &content->checked,
+                                       interval, log);
+
+    if (rc == NGX_OK) {
         return content->index;
     }
 
-    if (content->loaded
+    /*
+     * Told by the kernel, the folder is read again: even a change the
+     * index cannot see (a file that was not served, fixed in place)
+     */
+
+    if (rc == NGX_DECLINED
+        && content->loaded
         && ngx_http_clinic_content_changed(content, log) != NGX_OK)
     {
         return content->index;
@@ -168,18 +176,20 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
 
 
 /*
- * Whether what was read from the disk may be served as it is: nothing
- * changed in the watched folder, or, unwatched, the interval has not
- * passed.  Otherwise the caller looks at the disk; the folder is watched
- * from then on if the kernel can (clinic_watch), before the caller looks,
- * so that no change falls between the two.
+ * Whether what was read from the disk may be served as it is (NGX_OK):
+ * nothing changed in the watched folder, or, unwatched, the interval has
+ * not passed.  Otherwise the caller looks at the disk: NGX_AGAIN when the
+ * kernel said the folder changed, NGX_DECLINED when it may have.  The
+ * folder is watched from then on if the kernel can (clinic_watch), before
+ * the caller looks, so that no change falls between the two.
  */
 
-static ngx_uint_t
+static ngx_int_t
 ngx_http_clinic_content_fresh(ngx_http_clinic_watch_t *watch, u_char *dir,
     ngx_uint_t loaded, ngx_msec_t *checked, ngx_msec_t interval,
     ngx_log_t *log)
 {
+    ngx_int_t                     rc;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     /* dirty: a change, or the watch lost (the folder removed, renamed) */
@@ -187,13 +197,15 @@ ngx_http_clinic_content_fresh(ngx_http_clinic_watch_t *watch, u_char *dir,
     if (loaded && !watch->dirty
         && (watch->active || ngx_current_msec - *checked < interval))
     {
-        return 1;
+        return NGX_OK;
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "clinic: \"%s\" is looked at on disk (%s)", dir,
                    !loaded ? "first use" : watch->dirty ? "changed"
                                                         : "interval");
+
+    rc = watch->dirty ? NGX_AGAIN : NGX_DECLINED;
 
     *checked = ngx_current_msec;
     watch->dirty = 0;
@@ -207,7 +219,7 @@ ngx_http_clinic_content_fresh(ngx_http_clinic_watch_t *watch, u_char *dir,
         }
     }
 
-    return 0;
+    return rc;
 }
 
 
@@ -1020,7 +1032,8 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
 
     if (ngx_http_clinic_content_fresh(&t->watch, t->dir.data,
                                       t->tpl != NULL, &t->checked, interval,
-                                      log))
+                                      log)
+        == NGX_OK)
     {
         *version = t->version;
         return t->tpl;

@@ -147,6 +147,30 @@ GET /treatments/massage
 
 
 
+=== TEST 6a: watched: a file that is not served (not UTF-8) ...
+--- init
+main::article('bad.txt', "Bad\n\nBroken \xff\xfe bytes.\n");
+Time::HiRes::sleep(0.05);
+--- request
+GET /treatments/bad
+--- error_code: 404
+
+
+
+=== TEST 6b: ... fixed in place (the folder's listing unchanged) shows at once
+--- init
+open my $fh, '+<', "$main::Dir/articles/bad.txt" or die;
+print $fh "Bad\n\nFixed  ok bytes.\n";
+close $fh;
+Time::HiRes::sleep(0.05);
+--- request
+GET /treatments/bad
+--- response_body
+<h2>Bad</h2>
+<p>Fixed  ok bytes.</p>
+
+
+
 === TEST 7: the folder removed and made again: watched again, edits still show
 --- init
 unlink glob("$main::Dir/articles/*");
