@@ -39,7 +39,9 @@ static ngx_int_t ngx_http_clinic_content_changed(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
-static ngx_int_t ngx_http_clinic_content_add(
+static ngx_int_t ngx_http_clinic_content_keep(ngx_pool_t *pool,
+    ngx_http_clinic_article_str_t **list, size_t n);
+static ngx_int_t ngx_http_clinic_content_add(ngx_pool_t *tmp,
     ngx_http_clinic_content_t *content, ngx_http_clinic_index_t *index,
     ngx_array_t *articles, ngx_array_t *gone, ngx_array_t *problems,
     ngx_str_t *name, ngx_log_t *log);
@@ -88,10 +90,15 @@ ngx_http_clinic_hash(uint64_t h, const void *data, size_t len)
 ngx_http_clinic_content_t *
 ngx_http_clinic_content_create(ngx_conf_t *cf, ngx_str_t *path)
 {
-    ngx_pool_cleanup_t         *cln;
-    ngx_http_clinic_content_t  *content;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_clinic_content_t    *content;
+    ngx_http_clinic_main_conf_t  *cmcf;
 
-    content = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_content_t));
+    /* written by the worker: with the other tenants', off the conf pages */
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+
+    content = ngx_pcalloc(cmcf->state, sizeof(ngx_http_clinic_content_t));
     if (content == NULL) {
         return NULL;
     }
@@ -300,7 +307,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     ngx_dir_t                        dir;
     ngx_str_t                        name;
     ngx_uint_t                       i;
-    ngx_pool_t                      *pool;
+    ngx_pool_t                      *pool, *tmp;
     ngx_array_t                      articles, gone, problems;
     ngx_file_info_t                  fi;
     ngx_http_clinic_alloc_t          alloc;
@@ -315,14 +322,20 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
         ngx_memzero(&fi, sizeof(ngx_file_info_t));
     }
 
-    pool = ngx_create_pool(16384, ngx_cycle->log);
+    /*
+     * The index keeps what pages and links need, not the articles' text:
+     * the files are read into a pool of their own, gone with the build.
+     * A tenant of five articles takes a few KB per worker.
+     */
+
+    pool = ngx_create_pool(2048, ngx_cycle->log);
     if (pool == NULL) {
         return NULL;
     }
 
     index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
     if (index == NULL
-        || ngx_array_init(&articles, pool, 16,
+        || ngx_array_init(&articles, pool, 8,
                           sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
         || ngx_array_init(&gone, pool, 2,
                           sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
@@ -337,6 +350,12 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     content->dir_sec = fi.st_mtim.tv_sec;
     content->dir_nsec = fi.st_mtim.tv_nsec;
 
+    tmp = ngx_create_pool(16384, ngx_cycle->log);
+    if (tmp == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
     if (ngx_open_dir(&content->path, &dir) == NGX_OK) {
 
         for ( ;; ) {
@@ -349,18 +368,23 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
             name.data = ngx_de_name(&dir);
             name.len = ngx_de_namelen(&dir);
 
-            if (ngx_http_clinic_content_add(content, index, &articles,
+            if (ngx_http_clinic_content_add(tmp, content, index, &articles,
                                             &gone, &problems, &name, log)
                 != NGX_OK)
             {
                 (void) ngx_close_dir(&dir);
+                ngx_destroy_pool(tmp);
                 ngx_destroy_pool(pool);
                 return NULL;
             }
+
+            ngx_reset_pool(tmp);
         }
 
         (void) ngx_close_dir(&dir);
     }
+
+    ngx_destroy_pool(tmp);
 
     index->articles = articles.elts;
     index->narticles = articles.nelts;
@@ -473,9 +497,10 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
 
 
 static ngx_int_t
-ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
-    ngx_http_clinic_index_t *index, ngx_array_t *articles, ngx_array_t *gone,
-    ngx_array_t *problems, ngx_str_t *name, ngx_log_t *log)
+ngx_http_clinic_content_add(ngx_pool_t *tmp,
+    ngx_http_clinic_content_t *content, ngx_http_clinic_index_t *index,
+    ngx_array_t *articles, ngx_array_t *gone, ngx_array_t *problems,
+    ngx_str_t *name, ngx_log_t *log)
 {
     ngx_fd_t                         fd;
     ngx_str_t                        src;
@@ -483,7 +508,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     ngx_file_info_t                  fi;
     ngx_http_clinic_alloc_t          alloc;
     ngx_http_clinic_article_t        art;
-    ngx_http_clinic_article_str_t    slug;
+    ngx_http_clinic_article_str_t    slug, *title, *summary;
     ngx_http_clinic_article_info_t  *a;
 
     format = ngx_http_clinic_article_name(name->data, name->len, &slug);
@@ -493,7 +518,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
         return NGX_OK;
     }
 
-    switch (ngx_http_clinic_content_open(index->pool, &content->path, name,
+    switch (ngx_http_clinic_content_open(tmp, &content->path, name,
                                          &fd, &fi))
     {
     case NGX_OK:
@@ -515,8 +540,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
                                           "larger than 1 MB", 0);
     }
 
-    if (ngx_http_clinic_content_slurp(index->pool, fd, &fi, &src)
-        != NGX_OK)
+    if (ngx_http_clinic_content_slurp(tmp, fd, &fi, &src) != NGX_OK)
     {
         ngx_close_file(fd);
         return ngx_http_clinic_content_problem(index->pool, problems, name,
@@ -525,7 +549,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
 
     ngx_close_file(fd);
 
-    ngx_http_clinic_pool_alloc(index->pool, &alloc);
+    ngx_http_clinic_pool_alloc(tmp, &alloc);
 
     switch (ngx_http_clinic_article_meta(src.data, src.len, format, &slug,
                                          &alloc, &art))
@@ -559,10 +583,27 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     a->file.data[name->len] = '\0';
     a->file.len = name->len;
 
-    a->title.data = art.title.data;
-    a->title.len = art.title.len;
-    a->summary.data = art.summary.data;
-    a->summary.len = art.summary.len;
+    /* out of tmp, which the next file reuses */
+
+    title = &art.title;
+    summary = &art.summary;
+
+    if (ngx_http_clinic_content_keep(index->pool, &title, 1) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &summary, 1) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &art.aliases,
+                                        art.naliases) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &art.redirect_from,
+                                        art.nredirect_from) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &art.warnings,
+                                        art.nwarnings) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    a->title.data = title->data;
+    a->title.len = title->len;
+    a->summary.data = summary->data;
+    a->summary.len = summary->len;
     a->aliases = art.aliases;
     a->naliases = art.naliases;
     a->redirect_from = art.redirect_from;
@@ -577,6 +618,48 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     a->ctim_nsec = fi.st_ctim.tv_nsec;
     a->size = ngx_file_size(&fi);
     a->uniq = ngx_file_uniq(&fi);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Copies n strings at *list (a list, or one string when n is 1 and the
+ * caller passes its address) into pool, and points *list at the copy.
+ */
+
+static ngx_int_t
+ngx_http_clinic_content_keep(ngx_pool_t *pool,
+    ngx_http_clinic_article_str_t **list, size_t n)
+{
+    size_t                          i;
+    ngx_http_clinic_article_str_t  *copy;
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    copy = ngx_palloc(pool, n * sizeof(ngx_http_clinic_article_str_t));
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        copy[i].len = (*list)[i].len;
+        copy[i].data = ngx_pnalloc(pool, copy[i].len + 1);
+
+        if (copy[i].data == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (copy[i].len) {
+            ngx_memcpy(copy[i].data, (*list)[i].data, copy[i].len);
+        }
+
+        copy[i].data[copy[i].len] = '\0';
+    }
+
+    *list = copy;
 
     return NGX_OK;
 }
@@ -959,10 +1042,13 @@ ngx_http_clinic_title_cmp(const void *a, const void *b)
 ngx_http_clinic_tpl_t *
 ngx_http_clinic_tpl_create(ngx_conf_t *cf, ngx_str_t *path)
 {
-    ngx_pool_cleanup_t     *cln;
-    ngx_http_clinic_tpl_t  *t;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_clinic_tpl_t        *t;
+    ngx_http_clinic_main_conf_t  *cmcf;
 
-    t = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_tpl_t));
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+
+    t = ngx_pcalloc(cmcf->state, sizeof(ngx_http_clinic_tpl_t));
     if (t == NULL) {
         return NULL;
     }

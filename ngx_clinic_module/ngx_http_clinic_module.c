@@ -32,6 +32,7 @@
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
+static void ngx_http_clinic_destroy_state(void *data);
 static void *ngx_http_clinic_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -360,6 +361,7 @@ ngx_module_t  ngx_http_clinic_module = {
 static void *
 ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_pool_cleanup_t           *cln;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_main_conf_t));
@@ -397,7 +399,30 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
     cmcf->cache_size = NGX_CONF_UNSET;
     cmcf->watch = NGX_CONF_UNSET;
 
+    cmcf->state = ngx_create_pool(16384, cf->log);
+    if (cmcf->state == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_destroy_pool(cmcf->state);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_clinic_destroy_state;
+    cln->data = cmcf->state;
+
     return cmcf;
+}
+
+
+static void
+ngx_http_clinic_destroy_state(void *data)
+{
+    ngx_pool_t  *pool = data;
+
+    ngx_destroy_pool(pool);
 }
 
 
@@ -492,6 +517,12 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_sprintf(conf->key_prefix.data, "clinic:{%V}:", &conf->tenant);
 
     conf->index = cmcf->tenants.nelts;
+
+    conf->purge = ngx_pcalloc(cmcf->state,
+                              sizeof(ngx_http_clinic_purge_state_t));
+    if (conf->purge == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     tp = ngx_array_push(&cmcf->tenants);
     if (tp == NULL) {

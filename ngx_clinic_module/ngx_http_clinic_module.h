@@ -67,6 +67,13 @@ typedef struct {
 } ngx_http_clinic_limit_t;
 
 
+/* a tenant's purge generation being asked for, by one worker */
+typedef struct {
+    ngx_msec_t                       checked;
+    ngx_uint_t                       polling;    /* unsigned  polling:1; */
+} ngx_http_clinic_purge_state_t;
+
+
 typedef struct {
     ngx_array_t                      endpoints;  /* redis_endpoint_t * */
     ngx_array_t                      tenants;    /* clinic_srv_conf_t * */
@@ -77,6 +84,14 @@ typedef struct {
     ngx_shm_zone_t                  *stats_zone;
     ngx_shm_zone_t                  *limit_zone; /* with clinic_spool */
     ngx_flag_t                       watch;      /* clinic_watch */
+
+    /*
+     * What a worker writes per tenant (content indexes, templates, purge
+     * state) is allocated here, packed together, and not among the
+     * configuration's structures: a write would give the worker its own
+     * copy of each configuration page it touches, some KB per tenant.
+     */
+    ngx_pool_t                      *state;
     ngx_str_t                        spool;
     u_char                           store_sha[40];
 
@@ -122,9 +137,8 @@ typedef struct {
     /* for replays: the server's clinic_contact_notify, else a contact's */
     ngx_http_clinic_notify_conf_t   *notify;
 
-    /* per worker: the tenant's purge generation is being asked for */
-    ngx_msec_t                       purge_checked;
-    unsigned                         purge_polling:1;
+    /* per worker, kept off the configuration's pages (see state) */
+    ngx_http_clinic_purge_state_t   *purge;
 
     unsigned                         is_tenant:1;
     unsigned                         regex_names:1;
