@@ -39,6 +39,9 @@ static ngx_int_t ngx_http_clinic_content_changed(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
+static ngx_pool_t  *ngx_http_clinic_content_tmp;
+
+
 static ngx_int_t ngx_http_clinic_content_keep(ngx_pool_t *pool,
     ngx_http_clinic_article_str_t **list, size_t n);
 static ngx_int_t ngx_http_clinic_content_add(ngx_pool_t *tmp,
@@ -310,7 +313,6 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     ngx_pool_t                      *pool, *tmp;
     ngx_array_t                      articles, gone, problems;
     ngx_file_info_t                  fi;
-    ngx_http_clinic_alloc_t          alloc;
     ngx_http_clinic_index_t         *index;
     ngx_http_clinic_article_info_t  *a;
     ngx_http_clinic_article_entry_t *entries;
@@ -350,10 +352,22 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     content->dir_sec = fi.st_mtim.tv_sec;
     content->dir_nsec = fi.st_mtim.tv_nsec;
 
-    tmp = ngx_create_pool(16384, ngx_cycle->log);
+    /*
+     * One pool for the files of every build in the worker, reset after
+     * each file: a pool made and destroyed per build would leave holes in
+     * the heap between the long-lived indexes
+     */
+
+    tmp = ngx_http_clinic_content_tmp;
+
     if (tmp == NULL) {
-        ngx_destroy_pool(pool);
-        return NULL;
+        tmp = ngx_create_pool(16384, ngx_cycle->log);
+        if (tmp == NULL) {
+            ngx_destroy_pool(pool);
+            return NULL;
+        }
+
+        ngx_http_clinic_content_tmp = tmp;
     }
 
     if (ngx_open_dir(&content->path, &dir) == NGX_OK) {
@@ -373,7 +387,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
                 != NGX_OK)
             {
                 (void) ngx_close_dir(&dir);
-                ngx_destroy_pool(tmp);
+                ngx_reset_pool(tmp);
                 ngx_destroy_pool(pool);
                 return NULL;
             }
@@ -384,7 +398,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
         (void) ngx_close_dir(&dir);
     }
 
-    ngx_destroy_pool(tmp);
+    ngx_reset_pool(tmp);
 
     index->articles = articles.elts;
     index->narticles = articles.nelts;
@@ -478,19 +492,34 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
               sizeof(ngx_http_clinic_article_info_t *),
               ngx_http_clinic_title_cmp);
 
-    ngx_http_clinic_pool_alloc(pool, &alloc);
+    /* the link index is made when a page is first rendered (index_links) */
 
-    index->links = ngx_http_clinic_article_links_create(entries,
-                                                        index->narticles,
-                                                        &alloc);
-    if (index->links == NULL) {
-        ngx_destroy_pool(pool);
-        return NULL;
+    index->entries = entries;
+
+#if (NGX_DEBUG)
+    {
+    size_t             used, blocks;
+    ngx_pool_t        *p;
+    ngx_pool_large_t  *l;
+
+    used = 0;
+    blocks = 0;
+
+    for (p = pool; p; p = p->d.next) {
+        used += p->d.last - (u_char *) p;
+        blocks += p->d.end - (u_char *) p;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "clinic: indexed \"%V\": %ui articles, version %uL",
-                   &content->path, index->narticles, index->version);
+    for (l = pool->large; l; l = l->next) {
+        blocks++;
+    }
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: indexed \"%V\": %ui articles, version %uL, "
+                   "%uz bytes used of %uz", &content->path,
+                   index->narticles, index->version, used, blocks);
+    }
+#endif
 
     return index;
 }
@@ -760,6 +789,29 @@ ngx_http_clinic_content_slurp(ngx_pool_t *pool, ngx_fd_t fd,
     out->data[out->len] = '\0';
 
     return NGX_OK;
+}
+
+
+/*
+ * The index's link index, made on first use: a worker that serves the
+ * tenant's pages from the page cache, rendered by another, never needs it.
+ * NULL: no memory.
+ */
+
+ngx_http_clinic_article_links_t *
+ngx_http_clinic_index_links(ngx_http_clinic_index_t *index)
+{
+    ngx_http_clinic_alloc_t  alloc;
+
+    if (index->links == NULL) {
+        ngx_http_clinic_pool_alloc(index->pool, &alloc);
+
+        index->links = ngx_http_clinic_article_links_create(index->entries,
+                                                            index->narticles,
+                                                            &alloc);
+    }
+
+    return index->links;
 }
 
 
@@ -1137,7 +1189,7 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
         return t->tpl;
     }
 
-    pool = ngx_create_pool(4096, ngx_cycle->log);
+    pool = ngx_create_pool(2048, ngx_cycle->log);
     if (pool == NULL) {
         goto keep;
     }
@@ -1194,7 +1246,7 @@ keep:
 
     if (t->tpl == NULL) {
         /* never worked on this worker: the built-in page, not an error */
-        pool = ngx_create_pool(4096, ngx_cycle->log);
+        pool = ngx_create_pool(2048, ngx_cycle->log);
         if (pool == NULL) {
             return NULL;
         }

@@ -68,7 +68,8 @@ typedef struct {
     ngx_http_clinic_article_info_t  *articles;   /* sorted by slug */
     ngx_uint_t                       narticles;
     ngx_http_clinic_article_info_t **by_title;   /* sorted by title */
-    ngx_http_clinic_article_links_t *links;
+    ngx_http_clinic_article_links_t *links;      /* index_links() */
+    ngx_http_clinic_article_entry_t *entries;    /* what links are made of */
     ngx_http_clinic_problem_t       *problems;
     ngx_uint_t                       nproblems;
     ngx_http_clinic_redirect_t      *redirects;  /* sorted by from */
@@ -114,6 +115,8 @@ ngx_http_clinic_content_t *ngx_http_clinic_content_create(ngx_conf_t *cf,
     ngx_str_t *path);
 ngx_http_clinic_index_t *ngx_http_clinic_content_index(
     ngx_http_clinic_content_t *content, ngx_msec_t interval, ngx_log_t *log);
+ngx_http_clinic_article_links_t *ngx_http_clinic_index_links(
+    ngx_http_clinic_index_t *index);
 ngx_http_clinic_article_info_t *ngx_http_clinic_index_find(
     ngx_http_clinic_index_t *index, ngx_str_t *slug);
 

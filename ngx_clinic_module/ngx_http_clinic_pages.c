@@ -590,6 +590,7 @@ ngx_http_clinic_articles_build(ngx_http_clinic_articles_ctx_t *ctx,
     ngx_http_clinic_loc_conf_t      *clcf;
     ngx_http_clinic_srv_conf_t      *cscf;
     ngx_http_clinic_article_info_t  *info;
+    ngx_http_clinic_article_links_t *links;
 
     r = ctx->r;
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
@@ -622,10 +623,15 @@ ngx_http_clinic_articles_build(ngx_http_clinic_articles_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    links = ngx_http_clinic_index_links(index);
+    if (links == NULL) {
+        return NGX_ERROR;
+    }
+
     ngx_http_clinic_pool_alloc(r->pool, &alloc);
 
     switch (ngx_http_clinic_article_render(src.data, src.len, info->format,
-                (ngx_http_clinic_article_str_t *) &info->slug, index->links,
+                (ngx_http_clinic_article_str_t *) &info->slug, links,
                 (ngx_http_clinic_article_str_t *) &cscf->articles_prefix,
                 &alloc, &art))
     {
