@@ -449,7 +449,7 @@ GET /treatments/massage
 --- init
 main::reset_content();
 my @codes = main::burst('/treatments/massage', 20);
-Test::More::is("@codes", join(' ', (200) x 20), "burst: every request is answered 200");
+Test::More::is("@codes", CORE::join(' ', (200) x 20), "burst: every request is answered 200");
 --- config
     clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
     clinic_content $TEST_NGINX_CONTENT;
