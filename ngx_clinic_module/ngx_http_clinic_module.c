@@ -399,7 +399,9 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
     cmcf->cache_size = NGX_CONF_UNSET;
     cmcf->watch = NGX_CONF_UNSET;
 
-    cmcf->state = ngx_create_pool(16384, cf->log);
+    /* cf->log is the old cycle's during a reload: the new cycle's own */
+
+    cmcf->state = ngx_create_pool(16384, &cf->cycle->new_log);
     if (cmcf->state == NULL) {
         return NULL;
     }
