@@ -23,6 +23,7 @@
 
 #include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_util.h"
+#include "ngx_http_clinic_cache.h"
 #include "ngx_http_clinic_content.h"
 
 
@@ -42,6 +43,13 @@ static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
 static ngx_pool_t  *ngx_http_clinic_content_tmp;
 
 
+static ngx_int_t ngx_http_clinic_content_finish(
+    ngx_http_clinic_index_t *index, ngx_array_t *articles,
+    ngx_array_t *gone, ngx_array_t *problems);
+static void ngx_http_clinic_content_save(ngx_http_clinic_content_t *content,
+    ngx_array_t *articles, ngx_array_t *gone, ngx_log_t *log);
+static ngx_http_clinic_index_t *ngx_http_clinic_content_load(
+    ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_int_t ngx_http_clinic_content_keep(ngx_pool_t *pool,
     ngx_http_clinic_article_str_t **list, size_t n);
 static ngx_int_t ngx_http_clinic_content_add(ngx_pool_t *tmp,
@@ -166,6 +174,33 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
         && ngx_http_clinic_content_changed(content, log) != NGX_OK)
     {
         return content->index;
+    }
+
+    /*
+     * First use in this worker: another worker, or the workers before a
+     * reload, may have read the folder already; what they saw is used
+     * when the disk still says the same (stat, no reads)
+     */
+
+    if (!content->loaded) {
+        index = ngx_http_clinic_content_load(content, log);
+
+        if (index) {
+            content->index = index;
+
+            if (ngx_http_clinic_content_changed(content, log) != NGX_OK) {
+                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                               "clinic: index of \"%V\" from shared "
+                               "memory, version %uL", &content->path,
+                               index->version);
+
+                content->loaded = 1;
+                return index;
+            }
+
+            content->index = NULL;
+            ngx_destroy_pool(index->pool);
+        }
     }
 
     index = ngx_http_clinic_content_build(content, log);
@@ -305,17 +340,12 @@ static ngx_http_clinic_index_t *
 ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     ngx_log_t *log)
 {
-    size_t                           j;
-    uint64_t                         h;
     ngx_dir_t                        dir;
     ngx_str_t                        name;
-    ngx_uint_t                       i;
     ngx_pool_t                      *pool, *tmp;
     ngx_array_t                      articles, gone, problems;
     ngx_file_info_t                  fi;
     ngx_http_clinic_index_t         *index;
-    ngx_http_clinic_article_info_t  *a;
-    ngx_http_clinic_article_entry_t *entries;
 
     if (ngx_file_info(content->path.data, &fi) == NGX_FILE_ERROR) {
         ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
@@ -400,12 +430,73 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
 
     ngx_reset_pool(tmp);
 
-    index->articles = articles.elts;
-    index->narticles = articles.nelts;
-    index->gone = gone.elts;
-    index->ngone = gone.nelts;
-    index->problems = problems.elts;
-    index->nproblems = problems.nelts;
+    /* what another worker, or the next cycle's, can start from */
+
+    if (problems.nelts == 0) {
+        ngx_http_clinic_content_save(content, &articles, &gone, log);
+    }
+
+    if (ngx_http_clinic_content_finish(index, &articles, &gone, &problems)
+        != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+#if (NGX_DEBUG)
+    {
+    size_t             used, blocks;
+    ngx_pool_t        *p;
+    ngx_pool_large_t  *l;
+
+    used = 0;
+    blocks = 0;
+
+    for (p = pool; p; p = p->d.next) {
+        used += p->d.last - (u_char *) p;
+        blocks += p->d.end - (u_char *) p;
+    }
+
+    for (l = pool->large; l; l = l->next) {
+        blocks++;
+    }
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: indexed \"%V\": %ui articles, version %uL, "
+                   "%uz bytes used of %uz", &content->path,
+                   index->narticles, index->version, used, blocks);
+    }
+#endif
+
+    return index;
+}
+
+
+/*
+ * The index from the files' entries, as read from the folder or from a
+ * snapshot: the articles by slug (one of "a.md" and "a.txt"), the old
+ * slugs, by title, the link index's entries, the version.
+ */
+
+static ngx_int_t
+ngx_http_clinic_content_finish(ngx_http_clinic_index_t *index,
+    ngx_array_t *articles, ngx_array_t *gone, ngx_array_t *problems)
+{
+    size_t                           j;
+    uint64_t                         h;
+    ngx_uint_t                       i;
+    ngx_pool_t                      *pool;
+    ngx_http_clinic_article_info_t  *a;
+    ngx_http_clinic_article_entry_t *entries;
+
+    pool = index->pool;
+
+    index->articles = articles->elts;
+    index->narticles = articles->nelts;
+    index->gone = gone->elts;
+    index->ngone = gone->nelts;
+    index->problems = problems->elts;
+    index->nproblems = problems->nelts;
 
     ngx_qsort(index->articles, index->narticles,
               sizeof(ngx_http_clinic_article_info_t),
@@ -425,13 +516,12 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
         {
             j = (a[i].format == NGX_HTTP_CLINIC_ARTICLE_MD) ? i - 1 : i;
 
-            if (ngx_http_clinic_content_problem(pool, &problems, &a[j].file,
+            if (ngx_http_clinic_content_problem(pool, problems, &a[j].file,
                     "another file has the same slug; the .md one is served",
                     0)
                 != NGX_OK)
             {
-                ngx_destroy_pool(pool);
-                return NULL;
+                return NGX_ERROR;
             }
 
             ngx_memmove(&a[j], &a[j + 1], (index->narticles - j - 1)
@@ -443,21 +533,19 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
 
     /* the articles stay where they are from here: redirects point in */
 
-    if (ngx_http_clinic_content_redirects(index, &problems) != NGX_OK) {
-        ngx_destroy_pool(pool);
-        return NULL;
+    if (ngx_http_clinic_content_redirects(index, problems) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    index->problems = problems.elts;
-    index->nproblems = problems.nelts;
+    index->problems = problems->elts;
+    index->nproblems = problems->nelts;
 
     index->by_title = ngx_palloc(pool, (index->narticles + 1)
                                   * sizeof(ngx_http_clinic_article_info_t *));
     entries = ngx_palloc(pool, (index->narticles + 1)
                                * sizeof(ngx_http_clinic_article_entry_t));
     if (index->by_title == NULL || entries == NULL) {
-        ngx_destroy_pool(pool);
-        return NULL;
+        return NGX_ERROR;
     }
 
     h = 0;
@@ -496,30 +584,399 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
 
     index->entries = entries;
 
-#if (NGX_DEBUG)
+    return NGX_OK;
+}
+
+
+/*
+ * A snapshot of what a build read from the folder, in the page cache's
+ * zone under "clinic:index:<folder>": the folder's time and each file's
+ * entry.  Only a folder without unreadable files has one (those could be
+ * fixed in place, which a snapshot would not see).
+ */
+
+#define NGX_HTTP_CLINIC_SNAPSHOT_MAGIC  "CIX1"
+
+
+static ngx_int_t
+ngx_http_clinic_content_snapshot_key(ngx_pool_t *pool,
+    ngx_http_clinic_content_t *content, ngx_str_t *key)
+{
+    key->len = sizeof("clinic:index:") - 1 + content->path.len;
+    key->data = ngx_pnalloc(pool, key->len);
+
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(key->data, "clinic:index:%V", &content->path);
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_clinic_content_put_str(u_char *p, u_char *data, size_t len)
+{
+    uint32_t  n;
+
+    n = (uint32_t) len;
+    p = ngx_cpymem(p, &n, sizeof(uint32_t));
+
+    if (len) {
+        p = ngx_cpymem(p, data, len);
+    }
+
+    *p++ = '\0';
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_clinic_content_put_list(u_char *p, ngx_http_clinic_article_str_t *l,
+    size_t n)
+{
+    size_t    i;
+    uint32_t  count;
+
+    count = (uint32_t) n;
+    p = ngx_cpymem(p, &count, sizeof(uint32_t));
+
+    for (i = 0; i < n; i++) {
+        p = ngx_http_clinic_content_put_str(p, l[i].data, l[i].len);
+    }
+
+    return p;
+}
+
+
+static size_t
+ngx_http_clinic_content_list_size(ngx_http_clinic_article_str_t *l, size_t n)
+{
+    size_t  i, size;
+
+    size = sizeof(uint32_t);
+
+    for (i = 0; i < n; i++) {
+        size += sizeof(uint32_t) + l[i].len + 1;
+    }
+
+    return size;
+}
+
+
+static void
+ngx_http_clinic_content_save(ngx_http_clinic_content_t *content,
+    ngx_array_t *articles, ngx_array_t *gone, ngx_log_t *log)
+{
+    u_char                          *p;
+    size_t                           size;
+    int64_t                          t[7];
+    uint32_t                         n[3];
+    ngx_str_t                        key, blob;
+    ngx_uint_t                       i, k;
+    ngx_array_t                     *lists[2];
+    ngx_http_clinic_main_conf_t     *cmcf;
+    ngx_http_clinic_article_info_t  *a;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_clinic_module);
+
+    if (cmcf == NULL || cmcf->cache_zone == NULL
+        || ngx_http_clinic_content_tmp == NULL)
     {
-    size_t             used, blocks;
-    ngx_pool_t        *p;
-    ngx_pool_large_t  *l;
-
-    used = 0;
-    blocks = 0;
-
-    for (p = pool; p; p = p->d.next) {
-        used += p->d.last - (u_char *) p;
-        blocks += p->d.end - (u_char *) p;
+        return;
     }
 
-    for (l = pool->large; l; l = l->next) {
-        blocks++;
+    lists[0] = articles;
+    lists[1] = gone;
+
+    size = 4 + 2 * sizeof(int64_t) + 2 * sizeof(uint32_t);
+
+    for (k = 0; k < 2; k++) {
+        a = lists[k]->elts;
+
+        for (i = 0; i < lists[k]->nelts; i++) {
+            size += sizeof(uint32_t) + sizeof(t)
+                    + 4 * sizeof(uint32_t) + a[i].slug.len + a[i].file.len
+                    + a[i].title.len + a[i].summary.len + 4
+                    + ngx_http_clinic_content_list_size(a[i].aliases,
+                                                        a[i].naliases)
+                    + ngx_http_clinic_content_list_size(a[i].redirect_from,
+                                                        a[i].nredirect_from)
+                    + ngx_http_clinic_content_list_size(a[i].warnings,
+                                                        a[i].nwarnings);
+        }
     }
 
-    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "clinic: indexed \"%V\": %ui articles, version %uL, "
-                   "%uz bytes used of %uz", &content->path,
-                   index->narticles, index->version, used, blocks);
+    if (ngx_http_clinic_content_snapshot_key(ngx_http_clinic_content_tmp,
+                                             content, &key)
+        != NGX_OK)
+    {
+        return;
     }
-#endif
+
+    blob.data = ngx_pnalloc(ngx_http_clinic_content_tmp, size);
+    if (blob.data == NULL) {
+        return;
+    }
+
+    p = ngx_cpymem(blob.data, NGX_HTTP_CLINIC_SNAPSHOT_MAGIC, 4);
+
+    t[0] = content->dir_sec;
+    t[1] = content->dir_nsec;
+    p = ngx_cpymem(p, t, 2 * sizeof(int64_t));
+
+    n[0] = (uint32_t) articles->nelts;
+    n[1] = (uint32_t) gone->nelts;
+    p = ngx_cpymem(p, n, 2 * sizeof(uint32_t));
+
+    for (k = 0; k < 2; k++) {
+        a = lists[k]->elts;
+
+        for (i = 0; i < lists[k]->nelts; i++) {
+            n[0] = (uint32_t) a[i].format;
+            p = ngx_cpymem(p, n, sizeof(uint32_t));
+
+            t[0] = a[i].mtime;
+            t[1] = a[i].mtim_sec;
+            t[2] = a[i].mtim_nsec;
+            t[3] = a[i].ctim_sec;
+            t[4] = a[i].ctim_nsec;
+            t[5] = a[i].size;
+            t[6] = (int64_t) a[i].uniq;
+            p = ngx_cpymem(p, t, sizeof(t));
+
+            p = ngx_http_clinic_content_put_str(p, a[i].slug.data,
+                                                a[i].slug.len);
+            p = ngx_http_clinic_content_put_str(p, a[i].file.data,
+                                                a[i].file.len);
+            p = ngx_http_clinic_content_put_str(p, a[i].title.data,
+                                                a[i].title.len);
+            p = ngx_http_clinic_content_put_str(p, a[i].summary.data,
+                                                a[i].summary.len);
+            p = ngx_http_clinic_content_put_list(p, a[i].aliases,
+                                                 a[i].naliases);
+            p = ngx_http_clinic_content_put_list(p, a[i].redirect_from,
+                                                 a[i].nredirect_from);
+            p = ngx_http_clinic_content_put_list(p, a[i].warnings,
+                                                 a[i].nwarnings);
+        }
+    }
+
+    blob.len = p - blob.data;
+
+    if (ngx_http_clinic_cache_put(cmcf->cache_zone, &key, 1, &blob)
+        == NGX_OK)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "clinic: index of \"%V\" saved, %uz bytes",
+                       &content->path, blob.len);
+    }
+
+    ngx_reset_pool(ngx_http_clinic_content_tmp);
+}
+
+
+/* the reader of a snapshot: every read is checked against its end */
+
+typedef struct {
+    u_char                          *p;
+    u_char                          *end;
+    ngx_pool_t                      *pool;
+    ngx_uint_t                       bad;
+} ngx_http_clinic_snapshot_t;
+
+
+static void
+ngx_http_clinic_snapshot_bytes(ngx_http_clinic_snapshot_t *sn, void *dst,
+    size_t n)
+{
+    if (sn->bad || (size_t) (sn->end - sn->p) < n) {
+        sn->bad = 1;
+        ngx_memzero(dst, n);
+        return;
+    }
+
+    ngx_memcpy(dst, sn->p, n);
+    sn->p += n;
+}
+
+
+/* a string of the snapshot, in place (the blob is the index's memory) */
+
+static void
+ngx_http_clinic_snapshot_str(ngx_http_clinic_snapshot_t *sn, ngx_str_t *s)
+{
+    uint32_t  n;
+
+    ngx_http_clinic_snapshot_bytes(sn, &n, sizeof(uint32_t));
+
+    if (sn->bad || (size_t) (sn->end - sn->p) < (size_t) n + 1
+        || sn->p[n] != '\0')
+    {
+        sn->bad = 1;
+        s->len = 0;
+        s->data = (u_char *) "";
+        return;
+    }
+
+    s->len = n;
+    s->data = sn->p;
+    sn->p += n + 1;
+}
+
+
+static void
+ngx_http_clinic_snapshot_list(ngx_http_clinic_snapshot_t *sn,
+    ngx_http_clinic_article_str_t **list, size_t *n)
+{
+    size_t    i;
+    uint32_t  count;
+
+    *list = NULL;
+    *n = 0;
+
+    ngx_http_clinic_snapshot_bytes(sn, &count, sizeof(uint32_t));
+
+    if (sn->bad || count == 0) {
+        return;
+    }
+
+    /* each string takes 5 bytes at least: a count this large is garbage */
+
+    if (count > (size_t) (sn->end - sn->p) / 5) {
+        sn->bad = 1;
+        return;
+    }
+
+    *list = ngx_palloc(sn->pool, count * sizeof(ngx_http_clinic_article_str_t));
+    if (*list == NULL) {
+        sn->bad = 1;
+        return;
+    }
+
+    for (i = 0; i < count; i++) {
+        ngx_http_clinic_snapshot_str(sn, (ngx_str_t *) &(*list)[i]);
+    }
+
+    *n = count;
+}
+
+
+static ngx_http_clinic_index_t *
+ngx_http_clinic_content_load(ngx_http_clinic_content_t *content,
+    ngx_log_t *log)
+{
+    u_char                           magic[4];
+    int64_t                          t[7];
+    uint32_t                         n[2], format;
+    ngx_str_t                        key, blob;
+    ngx_uint_t                       i, k;
+    ngx_pool_t                      *pool;
+    ngx_array_t                      lists[2], problems;
+    ngx_http_clinic_index_t         *index;
+    ngx_http_clinic_main_conf_t     *cmcf;
+    ngx_http_clinic_snapshot_t       sn;
+    ngx_http_clinic_article_info_t  *a;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_clinic_module);
+
+    if (cmcf == NULL || cmcf->cache_zone == NULL) {
+        return NULL;
+    }
+
+    pool = ngx_create_pool(2048, ngx_cycle->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
+
+    if (index == NULL
+        || ngx_http_clinic_content_snapshot_key(pool, content, &key) != NGX_OK
+        || ngx_http_clinic_cache_get(cmcf->cache_zone, &key, 1, 0, pool,
+                                     &blob)
+           != NGX_HTTP_CLINIC_CACHE_HIT)
+    {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    index->pool = pool;
+
+    sn.p = blob.data;
+    sn.end = blob.data + blob.len;
+    sn.pool = pool;
+    sn.bad = 0;
+
+    ngx_http_clinic_snapshot_bytes(&sn, magic, 4);
+    ngx_http_clinic_snapshot_bytes(&sn, t, 2 * sizeof(int64_t));
+    ngx_http_clinic_snapshot_bytes(&sn, n, 2 * sizeof(uint32_t));
+
+    if (sn.bad
+        || ngx_memcmp(magic, NGX_HTTP_CLINIC_SNAPSHOT_MAGIC, 4) != 0
+        || n[0] > blob.len / 64 || n[1] > blob.len / 64
+        || ngx_array_init(&lists[0], pool, ngx_max(n[0], 1),
+                          sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
+        || ngx_array_init(&lists[1], pool, ngx_max(n[1], 1),
+                          sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
+        || ngx_array_init(&problems, pool, 4,
+                          sizeof(ngx_http_clinic_problem_t)) != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    content->dir_sec = (time_t) t[0];
+    content->dir_nsec = (long) t[1];
+
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < n[k] && !sn.bad; i++) {
+            a = ngx_array_push(&lists[k]);
+            if (a == NULL) {
+                ngx_destroy_pool(pool);
+                return NULL;
+            }
+
+            ngx_memzero(a, sizeof(ngx_http_clinic_article_info_t));
+
+            ngx_http_clinic_snapshot_bytes(&sn, &format, sizeof(uint32_t));
+            ngx_http_clinic_snapshot_bytes(&sn, t, sizeof(t));
+
+            a->format = format;
+            a->mtime = (time_t) t[0];
+            a->mtim_sec = (time_t) t[1];
+            a->mtim_nsec = (long) t[2];
+            a->ctim_sec = (time_t) t[3];
+            a->ctim_nsec = (long) t[4];
+            a->size = (off_t) t[5];
+            a->uniq = (ngx_file_uniq_t) t[6];
+
+            ngx_http_clinic_snapshot_str(&sn, &a->slug);
+            ngx_http_clinic_snapshot_str(&sn, &a->file);
+            ngx_http_clinic_snapshot_str(&sn, &a->title);
+            ngx_http_clinic_snapshot_str(&sn, &a->summary);
+            ngx_http_clinic_snapshot_list(&sn, &a->aliases, &a->naliases);
+            ngx_http_clinic_snapshot_list(&sn, &a->redirect_from,
+                                          &a->nredirect_from);
+            ngx_http_clinic_snapshot_list(&sn, &a->warnings, &a->nwarnings);
+        }
+    }
+
+    if (sn.bad || sn.p != sn.end
+        || ngx_http_clinic_content_finish(index, &lists[0], &lists[1],
+                                          &problems)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "clinic: the index of \"%V\" in shared memory cannot "
+                      "be read: the folder is read again", &content->path);
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
 
     return index;
 }

@@ -41,6 +41,19 @@ sub add_tenant_and_reload {
     reload_nginx();
 }
 
+# the error log's lines since mark()
+sub mark {
+    $main::Mark = -s Test::Nginx::Util::server_root() . '/logs/error.log';
+}
+
+sub log_since_mark {
+    my $log = Test::Nginx::Util::server_root() . '/logs/error.log';
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $main::Mark, 0;
+    local $/;
+    return scalar <$fh>;
+}
+
 master_on();
 workers(1);
 no_shuffle();
@@ -112,3 +125,68 @@ GET /status
 qr/clinic_requests_total\{tenant="localhost",handler="articles",code="2xx"\} 3\n/
 --- no_error_log
 [error]
+
+
+
+=== TEST 5: the folder read once, and its index saved in shared memory
+--- config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+    clinic_content $TEST_NGINX_HTML_DIR/articles;
+    location /treatments/ { clinic_articles; }
+--- user_files
+>>> articles/cupping.txt
+Cupping Therapy
+
+Cupping lifts the skin and the muscle under it.
+>>> articles/massage.txt
+Massage
+
+Kneading.
+--- request
+GET /treatments/cupping
+--- response_body_like: <h1>Cupping Therapy</h1>
+--- error_log
+saved, 
+
+
+
+=== TEST 6: after a reload, the new worker starts from that index: nothing is read
+--- skip_eval: 4: $ENV{TEST_NGINX_USE_VALGRIND}
+--- init
+main::mark();
+main::reload_nginx();
+--- request eval
+["GET /treatments/cupping", "GET /treatments/massage"]
+--- response_headers eval
+["X-Clinic-Cache: HIT", "X-Clinic-Cache: MISS"]
+
+
+
+=== TEST 7: (checks TEST 6) then an edit during a reload: the index is not used, the folder is read again
+--- skip_eval: 3: $ENV{TEST_NGINX_USE_VALGRIND}
+--- init
+my $log = main::log_since_mark();
+Test::More::like($log, qr/clinic: index of "[^"]*articles" from shared memory/, 'TEST 6 started from the saved index');
+Test::More::unlike($log, qr/clinic: indexed "/, 'TEST 6 read no folder');
+my $f = "$ENV{TEST_NGINX_HTML_DIR}/articles/cupping.txt";
+open my $fh, '>', $f or die "$f: $!";
+print $fh "Cupping Therapy\n\nCups, edited while nginx reloaded.\n";
+close $fh;
+utime time + 7, time + 7, $f or die;
+main::mark();
+main::reload_nginx();
+--- request
+GET /treatments/cupping
+--- response_body_like: Cups, edited while nginx reloaded\.
+
+
+
+=== TEST 8: (checks TEST 7)
+--- skip_eval: 3: $ENV{TEST_NGINX_USE_VALGRIND}
+--- init
+my $log = main::log_since_mark();
+Test::More::unlike($log, qr/from shared memory/, 'TEST 7 did not use the stale index');
+Test::More::like($log, qr/clinic: indexed "[^"]*articles"/, 'TEST 7 read the folder');
+--- request
+GET /treatments/cupping
+--- response_body_like: Cups, edited while nginx reloaded\.
