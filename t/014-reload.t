@@ -41,19 +41,6 @@ sub add_tenant_and_reload {
     reload_nginx();
 }
 
-# the error log's lines since mark()
-sub mark {
-    $main::Mark = -s Test::Nginx::Util::server_root() . '/logs/error.log';
-}
-
-sub log_since_mark {
-    my $log = Test::Nginx::Util::server_root() . '/logs/error.log';
-    open my $fh, '<', $log or die "$log: $!";
-    seek $fh, $main::Mark, 0;
-    local $/;
-    return scalar <$fh>;
-}
-
 master_on();
 workers(1);
 no_shuffle();
@@ -153,7 +140,7 @@ saved,
 === TEST 6: after a reload, the new worker starts from that index: nothing is read
 --- skip_eval: 4: $ENV{TEST_NGINX_USE_VALGRIND}
 --- init
-main::mark();
+ClinicTest::log_mark();
 main::reload_nginx();
 --- request eval
 ["GET /treatments/cupping", "GET /treatments/massage"]
@@ -165,7 +152,7 @@ main::reload_nginx();
 === TEST 7: (checks TEST 6) then an edit during a reload: the index is not used, the folder is read again
 --- skip_eval: 3: $ENV{TEST_NGINX_USE_VALGRIND}
 --- init
-my $log = main::log_since_mark();
+my $log = ClinicTest::log_since_mark();
 Test::More::like($log, qr/clinic: index of "[^"]*articles" from shared memory/, 'TEST 6 started from the saved index');
 Test::More::unlike($log, qr/clinic: indexed "/, 'TEST 6 read no folder');
 my $f = "$ENV{TEST_NGINX_HTML_DIR}/articles/cupping.txt";
@@ -173,7 +160,7 @@ open my $fh, '>', $f or die "$f: $!";
 print $fh "Cupping Therapy\n\nCups, edited while nginx reloaded.\n";
 close $fh;
 utime time + 7, time + 7, $f or die;
-main::mark();
+ClinicTest::log_mark();
 main::reload_nginx();
 --- request
 GET /treatments/cupping
@@ -184,7 +171,7 @@ GET /treatments/cupping
 === TEST 8: (checks TEST 7)
 --- skip_eval: 3: $ENV{TEST_NGINX_USE_VALGRIND}
 --- init
-my $log = main::log_since_mark();
+my $log = ClinicTest::log_since_mark();
 Test::More::unlike($log, qr/from shared memory/, 'TEST 7 did not use the stale index');
 Test::More::like($log, qr/clinic: indexed "[^"]*articles"/, 'TEST 7 read the folder');
 --- request

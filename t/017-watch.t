@@ -40,16 +40,11 @@ sub put {
 
 sub article { put("$Dir/articles/$_[0]", $_[1]) }
 
-# the error log's lines since mark() that say the disk was looked at
-sub mark {
-    $main::Mark = -s Test::Nginx::Util::server_root() . '/logs/error.log';
-}
-
+# the lines since ClinicTest::log_mark() that say the disk was looked at
 sub looked_since_mark {
-    my $log = Test::Nginx::Util::server_root() . '/logs/error.log';
-    open my $fh, '<', $log or die "$log: $!";
-    seek $fh, $main::Mark, 0;
-    return scalar grep { /is looked at on disk/ } <$fh>;
+    my @lines = grep { /is looked at on disk/ }
+                split /\n/, ClinicTest::log_since_mark();
+    return scalar @lines;
 }
 
 sub reset_content {
@@ -104,7 +99,7 @@ is looked at on disk (changed)
 
 === TEST 3: watched: nothing changed, so the disk is not looked at
 --- init
-main::mark();
+ClinicTest::log_mark();
 --- request eval
 ["GET /treatments/massage", "GET /treatments/massage", "GET /treatments/"]
 --- response_headers_like eval
@@ -208,7 +203,7 @@ GET /treatments/massage
 === TEST 9: polled: within the interval an edit does not show yet
 --- init
 main::article('massage.txt', "Massage\n\nVersion two.\n");
-main::mark();
+ClinicTest::log_mark();
 --- request
 GET /treatments/massage
 --- response_body

@@ -287,4 +287,21 @@ END {
     }
 }
 
+
+# the running nginx's error log from the place log_mark() noted: for blocks
+# that share one nginx, whatever the runner does with the log between them
+my $log_mark = 0;
+
+sub _error_log { Test::Nginx::Util::server_root() . '/logs/error.log' }
+
+sub log_mark { $log_mark = -s _error_log() || 0 }
+
+sub log_since_mark {
+    my $log = _error_log();
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $log_mark, 0;
+    local $/;
+    return scalar(<$fh>) // '';
+}
+
 1;
