@@ -58,16 +58,6 @@ chmod 1777 "$T/spool"
 
 NGINX_PID= REDIS_PID= FAILED=0
 
-stop() {    # PID SIGNAL
-    local _
-    kill -"$2" "$1" 2>/dev/null || return 0
-    for _ in $(seq 100); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?

@@ -56,17 +56,6 @@ mkdir -p "$T/content" "$T/www/static" "$T/conf" "$T/logs" "$T/wrk" "$T/tmp"
 NGINX_PIDS=()       # the nginx masters we started
 REDIS_PID=
 
-# stop PID SIGNAL: signal it, wait up to 5s, then SIGKILL
-stop() {
-    local i
-    kill -"$2" "$1" 2>/dev/null || return 0
-    for i in $(seq 50); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$? pid
@@ -96,16 +85,7 @@ fi
 # --- Redis: a unix socket only, no persistence --------------------------
 
 say "starting redis-server"
-redis-server --port 0 --unixsocket "$T/redis.sock" --unixsocketperm 777 \
-    --save '' --appendonly no --dir "$T" --logfile "$T/logs/redis.log" \
-    --daemonize no &
-REDIS_PID=$!
-for i in $(seq 50); do
-    redis-cli -s "$T/redis.sock" ping >/dev/null 2>&1 && break
-    kill -0 $REDIS_PID 2>/dev/null || die "redis-server failed: $T/logs/redis.log"
-    sleep 0.1
-done
-redis-cli -s "$T/redis.sock" ping >/dev/null || die "redis-server does not answer"
+start_redis "$T"
 
 # --- content: one article per size -------------------------------------
 
