@@ -78,6 +78,11 @@ for n in $NS; do
 done
 [ $((HUP_AT + 20)) -le "$RELOAD_SECS" ] || die "RELOAD_SECS must be at least HUP_AT + 20"
 
+# descriptors: as many as the hard limit allows (nginx cannot raise it)
+NOFILE=$(ulimit -Hn)
+[ "$NOFILE" = unlimited ] || [ "$NOFILE" -gt 65536 ] && NOFILE=65536
+ulimit -n "$NOFILE"
+
 T=$(mktemp -d /tmp/clinic-scale.XXXXXX)
 chmod 755 "$T"      # the workers run as nobody when we are root
 mkdir -p "$T/conf" "$T/logs" "$T/tmp" "$T/wrk" "$T/pages"
@@ -131,7 +136,7 @@ conf() {
 daemon off;
 master_process on;
 worker_processes $WORKERS;
-worker_rlimit_nofile 65536;
+worker_rlimit_nofile $NOFILE;
 pid $T/logs/$side.pid;
 error_log $T/logs/$side-$n-error.log warn;
 events { worker_connections 4096; }
@@ -197,7 +202,9 @@ start() {
         unset "MASTER[$side]"
     fi
     t0=$(now_ms)
-    ngx "$side" > /dev/null 2>> "$T/logs/$side-stderr.log" &
+    # nginx itself, not a function: $! must be the master
+    "$NGINX" -p "$T/" -c "$T/conf/$side.conf" -e "$T/logs/$side-error.log" \
+        > /dev/null 2>> "$T/logs/$side-stderr.log" &
     pid=$!
     MASTER[$side]=$pid
     until [ "$(get "$side" "$n" "$LAST_SLUG")" = 200 ]; do
@@ -218,7 +225,7 @@ mem() {
       echo "m $(awk '/^Private_(Clean|Dirty)/ { p += $2 } /^Pss:/ { s = $2 }
                      END { print p, s }' "/proc/$master/smaps_rollup")"
     } | awk '$1 == "w" { n++; p += $2; s += $3 } $1 == "m" { mp = $2; ms = $3 }
-             END { printf "%.1f %.1f %.1f %.1f", p / n / 1024, s / n / 1024,
+             END { printf "%.1f %.1f %.1f %.1f\n", p / n / 1024, s / n / 1024,
                    mp / 1024, ms / 1024 }'
 }
 
@@ -265,7 +272,7 @@ reload() {
     BG_PID=
     R[$n.$side.newworker]=$(( t_new - t_hup ))
     # the windows: start, end, req/s, p99, errors
-    read -r R[$n.$side.before] R[$n.$side.min] R[$n.$side.below] R[$n.$side.p99max] R[$n.$side.p99before] R[$n.$side.errors] < <(
+    read -r R[$n.$side.before] R[$n.$side.min] R[$n.$side.back] R[$n.$side.below] R[$n.$side.p99max] R[$n.$side.p99before] R[$n.$side.errors] < <(
         awk -v h="$t_hup" '
             function med(a, n,   i, j, x) {    # sorts a[1..n]
                 for (i = 2; i <= n; i++) {
@@ -282,15 +289,24 @@ reload() {
                 for (i = 2; i <= NR; i++) if (e[i] <= h) { v[++nb] = r[i]; q[nb] = p[i] }
                 if (nb == 0) { v[++nb] = r[1]; q[nb] = p[1] }
                 before = med(v, nb); pb = med(q, nb)
-                min = -1; pmax = 0; below = 0; err = 0
+                min = -1; pmax = 0; below = 0; err = 0; imin = 0
                 for (i = 1; i <= NR; i++) {
                     if (e[i] <= h || s[i] > h + 20000) continue
-                    if (min < 0 || r[i] < min) min = r[i]
+                    if (min < 0 || r[i] < min) { min = r[i]; imin = i }
                     if (p[i] > pmax) pmax = p[i]
-                    if (r[i] < 0.9 * before) below = (e[i] - h) / 1000
+                    if (r[i] < 0.9 * before) below++
                     err += b[i]
                 }
-                printf "%.0f %.0f %.1f %.2f %.2f %d\n", before, min, below, pmax, pb, err
+                # back: no dip below 90%, or the end of the first window
+                # at 90% after the lowest one
+                back = 0
+                if (min < 0.9 * before) {
+                    back = -1
+                    for (i = imin + 1; i <= NR && back < 0; i++)
+                        if (r[i] >= 0.9 * before) back = (e[i] - h) / 1000
+                    if (back < 0) back = (e[NR] - h) / 1000
+                }
+                printf "%.0f %.0f %.1f %d %.2f %.2f %d\n", before, min, back, below, pmax, pb, err
             }' "$dir/windows")
 }
 
@@ -415,8 +431,9 @@ ELAPSED=$(( $(date +%s) - START_TIME ))
 # --- report ------------------------------------------------------------------
 
 row() {    # LABEL KEY [lower-is-better marker]
-    local m=${R[$2.module.$3]} p=${R[$2.plain.$3]}
-    echo "| $1 | $m | $p | $(ratio "$m" "$p") |"
+    local m=${R[$2.module.$3]} p=${R[$2.plain.$3]} x=—
+    awk -v p="$p" 'BEGIN { exit !(p + 0 > 0) }' && x=$(ratio "$m" "$p")
+    echo "| $1 | $m | $p | $x |"
 }
 
 report() {
@@ -444,7 +461,8 @@ report() {
         row "warm load, p99 ms (median)" "$n" p99
         row "reload: steady req/s before SIGHUP (1 s windows)" "$n" before
         row "reload: lowest 1 s req/s in the 20 s after" "$n" min
-        row "reload: seconds below 90% of steady" "$n" below
+        row "reload: seconds from SIGHUP until a 1 s window is back at ≥ 90% of steady (0: no dip)" "$n" back
+        row "reload: 1 s windows below 90% of steady in the 20 s after" "$n" below
         row "reload: p99 ms before SIGHUP (median window)" "$n" p99before
         row "reload: highest 1 s p99 ms in the 20 s after" "$n" p99max
         echo
