@@ -74,3 +74,27 @@ start_redis() {
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+
+# keep_or_remove RC: at exit, keep the temporary folder $T when asked
+# (KEEP=1) or when something failed (not on ^C), else remove it
+keep_or_remove() {
+    if [ "${KEEP:-0}" = 1 ] || { [ "$1" -ne 0 ] && [ "$1" -ne 130 ]; }; then
+        echo "bench/$(basename "$0"): kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
+}
+
+# the http-level settings every bench nginx has: no access log, sendfile,
+# temporary files under $T/tmp
+http_common() {
+    cat <<END
+    access_log off;
+    sendfile on;
+    client_body_temp_path $T/tmp/body;
+    proxy_temp_path $T/tmp/proxy;
+    fastcgi_temp_path $T/tmp/fastcgi;
+    uwsgi_temp_path $T/tmp/uwsgi;
+    scgi_temp_path $T/tmp/scgi;
+END
+}

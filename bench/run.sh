@@ -66,12 +66,7 @@ cleanup() {
     if [ -n "$REDIS_PID" ]; then
         stop "$REDIS_PID" TERM
     fi
-    # kept for a look when asked or when something failed (not on ^C)
-    if [ "${KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 130 ]; }; then
-        echo "bench/run.sh: kept $T" >&2
-    else
-        rm -rf "$T"
-    fi
+    keep_or_remove $rc
     exit $rc
 }
 trap cleanup EXIT
@@ -100,19 +95,8 @@ PORT_L1=${PORTS[0]} PORT_L2=${PORTS[1]} PORT_MISS=${PORTS[2]}
 
 # --- nginx -------------------------------------------------------------
 
-# common http-level settings; the pages are byte-identical in every
-# tenant: same clinic_name, server_name (the canonical URL) and files
-http_common() {
-    cat <<END
-    access_log off;
-    sendfile on;
-    client_body_temp_path $T/tmp/body;
-    proxy_temp_path $T/tmp/proxy;
-    fastcgi_temp_path $T/tmp/fastcgi;
-    uwsgi_temp_path $T/tmp/uwsgi;
-    scgi_temp_path $T/tmp/scgi;
-END
-}
+# the pages are byte-identical in every tenant: same clinic_name,
+# server_name (the canonical URL) and files
 
 tenant() {    # name port redis
     cat <<END

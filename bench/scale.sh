@@ -99,11 +99,7 @@ cleanup() {
         stop "$pid" QUIT
     done
     [ -n "$REDIS_PID" ] && stop "$REDIS_PID" TERM
-    if [ "${KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 130 ]; }; then
-        echo "bench/scale.sh: kept $T" >&2
-    else
-        rm -rf "$T"
-    fi
+    keep_or_remove $rc
     exit $rc
 }
 trap cleanup EXIT
@@ -141,16 +137,10 @@ pid $T/logs/$side.pid;
 error_log $T/logs/$side-$n-error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
-    sendfile on;
     server_names_hash_max_size $(( n * 2 + 1024 ));
     server_names_hash_bucket_size 64;
-    client_body_temp_path $T/tmp/body;
-    proxy_temp_path $T/tmp/proxy;
-    fastcgi_temp_path $T/tmp/fastcgi;
-    uwsgi_temp_path $T/tmp/uwsgi;
-    scgi_temp_path $T/tmp/scgi;
 END
+    http_common
     if [ "$side" = module ]; then
         echo "    clinic_redis unix:$T/redis.sock timeout=200ms;"
         echo "    clinic_cache_zone ${zone}m;"
@@ -193,10 +183,10 @@ get() {
         "http://127.0.0.1:${PORT[$side]}/treatments/$slug" || true
 }
 
-# start SIDE N: stops that side if it runs, starts it; STARTED: the ms
-# until the last tenant's last article answered 200
+# start SIDE [N]: stops that side if it runs, starts it; VALS: the ms
+# until the last tenant (N, default $n) answered 200
 start() {
-    local side=$1 n=$2 t0 pid
+    local side=$1 n=${2:-$n} t0 pid
     if [ -n "${MASTER[$side]:-}" ]; then
         stop "${MASTER[$side]}" QUIT
         unset "MASTER[$side]"
@@ -212,7 +202,7 @@ start() {
         [ $(( $(now_ms) - t0 )) -lt 300000 ] || die "nginx ($side) did not answer in 300 s"
         sleep 0.01
     done
-    STARTED=$(( $(now_ms) - t0 ))
+    VALS=($(( $(now_ms) - t0 )))
 }
 
 # mem SIDE: "private pss" of the workers, in MB per worker, and of the master
@@ -310,7 +300,47 @@ reload() {
             }' "$dir/windows")
 }
 
+# the measurements that are taken ROUNDS times per side, interleaved
+
+check_conf() {    # SIDE: VALS, the ms nginx -t takes
+    local t0
+    t0=$(now_ms)
+    ngx "$1" -t -q || die "nginx -t failed ($1, N=$n)"
+    VALS=($(( $(now_ms) - t0 )))
+}
+
+warm() {    # SIDE: VALS, req/s, p99 and errors of one warm-load run
+    local out="$T/wrk/load-$1-$n-$r.txt"
+    load "$1" "$n" "$DURATION" "$out"
+    VALS=("$(wrk_rps "$out")" "$(wrk_p99 "$out")" "$(wrk_bad "$out")")
+}
+
+# interleaved "KEY..." FUNC: FUNC SIDE, ROUNDS times for module then
+# plain, sets VALS, a value for each KEY; R[$n.SIDE.KEY] is the median,
+# R[$n.SIDE.KEYall] every value
+interleaved() {
+    local -a keys
+    local -A all=()
+    local i side
+    read -r -a keys <<< "$1"
+    for (( r = 1; r <= ROUNDS; r++ )); do
+        for side in module plain; do
+            "$2" $side
+            for i in "${!keys[@]}"; do
+                all[$side.$i]+=" ${VALS[$i]}"
+            done
+        done
+    done
+    for side in module plain; do
+        for i in "${!keys[@]}"; do
+            R[$n.$side.${keys[$i]}]=$(echo "${all[$side.$i]}" | median)
+            R[$n.$side.${keys[$i]}all]=${all[$side.$i]# }
+        done
+    done
+}
+
 declare -A R
+VALS=()
 
 say "machine: $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -339,31 +369,9 @@ for n in $NS; do
     R[$n.zone]=$(awk '/clinic_cache_zone/ { print $2 }' "$T/conf/module.conf" | tr -d ';')
 
     say "N=$n: nginx -t"
-    declare -A TV=([module]="" [plain]="")
-    for (( r = 1; r <= ROUNDS; r++ )); do
-        for side in module plain; do
-            t0=$(now_ms)
-            ngx $side -t -q || die "nginx -t failed ($side, N=$n)"
-            TV[$side]+=" $(( $(now_ms) - t0 ))"
-        done
-    done
-    for side in module plain; do
-        R[$n.$side.t]=$(echo "${TV[$side]}" | median)
-        R[$n.$side.tall]=${TV[$side]# }
-    done
-
+    interleaved t check_conf
     say "N=$n: start"
-    TV=([module]="" [plain]="")
-    for (( r = 1; r <= ROUNDS; r++ )); do
-        for side in module plain; do
-            start $side "$n"
-            TV[$side]+=" $STARTED"
-        done
-    done
-    for side in module plain; do
-        R[$n.$side.start]=$(echo "${TV[$side]}" | median)
-        R[$n.$side.startall]=${TV[$side]# }
-    done
+    interleaved start start
     sleep 1
     for side in module plain; do
         read -r R[$n.$side.wpriv0] R[$n.$side.wpss0] R[$n.$side.mpriv] R[$n.$side.mpss] < <(mem $side)
@@ -401,22 +409,7 @@ for n in $NS; do
     R[$n.redis]=$(redis-cli -s "$T/redis.sock" info memory | awk -F: '/^used_memory_human/ { print $2 }' | tr -d '\r')
 
     say "N=$n: warm load, $ROUNDS x $DURATION per side"
-    declare -A RPS=([module]="" [plain]="") P99=([module]="" [plain]="") BAD=([module]=0 [plain]=0)
-    for (( r = 1; r <= ROUNDS; r++ )); do
-        for side in module plain; do
-            load $side "$n" "$DURATION" "$T/wrk/load-$side-$n-$r.txt"
-            RPS[$side]+=" $(wrk_rps "$T/wrk/load-$side-$n-$r.txt")"
-            P99[$side]+=" $(wrk_p99 "$T/wrk/load-$side-$n-$r.txt")"
-            BAD[$side]=$(( BAD[$side] + $(wrk_bad "$T/wrk/load-$side-$n-$r.txt") ))
-        done
-    done
-    for side in module plain; do
-        R[$n.$side.rps]=$(echo "${RPS[$side]}" | median)
-        R[$n.$side.p99]=$(echo "${P99[$side]}" | median)
-        R[$n.$side.rpsall]=${RPS[$side]# }
-        R[$n.$side.bad]=${BAD[$side]}
-    done
-
+    interleaved "rps p99 bad" warm
     say "N=$n: reload under load, SIGHUP $HUP_AT s into $RELOAD_SECS s"
     for side in module plain; do
         reload $side "$n"
@@ -471,7 +464,7 @@ report() {
              "req/s module ${R[$n.module.rpsall]}, plain ${R[$n.plain.rpsall]}"
         echo "- module: clinic_cache_zone ${R[$n.zone]}, in use after the touch: ${R[$n.zoneused]};" \
              "Redis used_memory ${R[$n.redis]} (every N so far)"
-        echo "- errors (non-2xx, socket errors): warm load module ${R[$n.module.bad]}, plain ${R[$n.plain.bad]};" \
+        echo "- errors (non-2xx, socket errors): warm load module ${R[$n.module.badall]}, plain ${R[$n.plain.badall]} (each run);" \
              "reload module ${R[$n.module.errors]}, plain ${R[$n.plain.errors]}"
         echo
         echo "**$n tenants**: \`nginx -t\` $(ratio "${R[$n.module.t]}" "${R[$n.plain.t]}")×," \
