@@ -29,8 +29,12 @@
 #   reload       back-to-back 1 s wrk runs for $RELOAD_SECS s, SIGHUP to
 #                the master $HUP_AT s in: steady req/s before, the
 #                lowest 1 s req/s and highest p99 in the 20 s after,
-#                seconds below 90% of steady; and the time from SIGHUP
-#                until a new connection is served by a new worker
+#                when it is back at 90% of steady, how many windows were
+#                below; and the time from SIGHUP until a new connection
+#                is served by a new worker
+#
+# About 8 minutes with the defaults (docs/benchmarks.md, "10,000 clinics
+# on one node", has the method and results).
 #
 # Environment:
 #   NS="1000 10000 20000"  tenant counts to run
