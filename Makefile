@@ -15,6 +15,11 @@
 #                   inbox app's HTML, CSS and JS)
 #   make test-browser  only the browser journeys (t/050-browser.t: headless
 #                   chromium and puppeteer-core from t/browser/node_modules)
+#   make deb        build the Debian package (debian/, dh_nginx) from a copy
+#                   of the sources: build/deb/libnginx-mod-http-clinic_*.deb
+#   make install    install the module, its load snippet and nginx-clinic-add
+#                   where Debian's nginx looks for them (PREFIX=/usr,
+#                   DESTDIR); make uninstall removes them again
 
 SHELL      := /bin/bash
 ROOT       := $(CURDIR)
@@ -53,8 +58,8 @@ FUZZ_BINS  := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(FUZZ_SRCS))
 DEBS := build-essential nginx nginx-dev libhiredis-dev libjansson-dev \
         libpcre2-dev libmd4c-dev libmd4c-html0-dev redis-server \
         libtest-base-perl libcmocka-dev tini valgrind clang wrk curl \
-        libipc-run3-perl libssl-dev zlib1g-dev \
-        chromium nodejs fonts-dejavu-core
+        libipc-run3-perl libssl-dev zlib1g-dev libxml2-utils \
+        chromium nodejs fonts-dejavu-core debhelper dpkg-dev
 
 # the browser journeys' npm packages (puppeteer-core, pinned by the lock
 # file); puppeteer-core drives Debian's /usr/bin/chromium and downloads no
@@ -63,7 +68,7 @@ BROWSER_DIR   := t/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
 .PHONY: all deps browser-deps test test-asan test-browser asan unit fuzz \
-        inbox demo demo-stop clean
+        inbox demo demo-stop clean deb install uninstall
 
 all: $(MODULE)
 
@@ -180,6 +185,70 @@ demo: $(MODULE)
 
 demo-stop:
 	@bash conf/demo.sh stop
+
+# make install: where Debian's nginx and its module packages put things
+# (docs/operations.md, "Installing"); DESTDIR stages them elsewhere
+PREFIX       ?= /usr
+SYSCONFDIR   ?= /etc
+MODULES_DIR  ?= $(PREFIX)/lib/nginx/modules
+SNIPPET_DIR  ?= $(PREFIX)/share/nginx/modules-available
+SNIPPET      := mod-http-clinic.conf
+CLINIC_ETC   ?= $(SYSCONFDIR)/nginx/clinic
+TEMPLATE     := server.conf.template
+
+# files of the installed package are dpkg's: install and uninstall leave
+# them alone (they do write into a DESTDIR)
+NO_PACKAGE = @if [ -z "$(DESTDIR)" ] && dpkg-query -W -f='$${Status}' \
+    libnginx-mod-http-clinic 2>/dev/null | grep -q ' installed$$'; then \
+    echo "make $@: the package libnginx-mod-http-clinic is installed:" \
+        "remove it first, or give DESTDIR" >&2; \
+    exit 1; \
+fi
+
+install: $(MODULE)
+	$(NO_PACKAGE)
+	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(SNIPPET_DIR) \
+	    $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(CLINIC_ETC)
+	install -m 0644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
+	echo 'load_module $(MODULES_DIR)/ngx_http_clinic_module.so;' \
+	    >$(DESTDIR)$(SNIPPET_DIR)/$(SNIPPET)
+	install -m 0755 tools/nginx-clinic-add $(DESTDIR)$(PREFIX)/sbin/
+	ln -sf nginx-clinic-add $(DESTDIR)$(PREFIX)/sbin/nginx-clinic-remove
+	@# the operator's edits of the template are kept
+	[ -e $(DESTDIR)$(CLINIC_ETC)/$(TEMPLATE) ] || \
+	    install -m 0644 tools/$(TEMPLATE) $(DESTDIR)$(CLINIC_ETC)/
+
+uninstall:
+	$(NO_PACKAGE)
+	rm -f $(DESTDIR)$(MODULES_DIR)/ngx_http_clinic_module.so \
+	    $(DESTDIR)$(SNIPPET_DIR)/$(SNIPPET) \
+	    $(DESTDIR)$(PREFIX)/sbin/nginx-clinic-add \
+	    $(DESTDIR)$(PREFIX)/sbin/nginx-clinic-remove
+	@# a link left to the snippet would fail nginx -t
+	find $(DESTDIR)$(SYSCONFDIR)/nginx/modules-enabled -maxdepth 1 \
+	    -lname '*/$(SNIPPET)' -delete 2>/dev/null || true
+	cmp -s tools/$(TEMPLATE) $(DESTDIR)$(CLINIC_ETC)/$(TEMPLATE) && \
+	    rm -f $(DESTDIR)$(CLINIC_ETC)/$(TEMPLATE) || true
+	rmdir $(DESTDIR)$(CLINIC_ETC) 2>/dev/null || true
+
+# make deb: dpkg-buildpackage runs in a copy of the sources and writes the
+# package beside it, so nothing outside build/deb is written; debian/rules
+# builds with this Makefile and installs with "make install"
+DEB_DIR     := $(BUILD)/deb
+DEB_STAMP   := $(DEB_DIR)/.built
+DEB_SOURCES := config Makefile README.md ngx_clinic_module docs inbox \
+               tools debian
+
+deb: $(DEB_STAMP)
+
+$(DEB_STAMP): $(shell find $(DEB_SOURCES) -type f 2>/dev/null)
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	cp -a $(DEB_SOURCES) $(DEB_DIR)/src/
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc \
+	    >../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	@ls $(DEB_DIR)/*.deb
+	@touch $@
 
 clean:
 	rm -rf $(BUILD) t/servroot*

@@ -31,8 +31,18 @@ start)
         --daemonize yes --pidfile "$root/$run/redis.pid" \
         --logfile "$root/$run/redis.log"
     for _ in $(seq 50); do [ -S $run/redis.sock ] && break; sleep 0.1; done
-    /usr/sbin/nginx -p "$root/" -c conf/demo.conf -t -q
-    /usr/sbin/nginx -p "$root/" -c conf/demo.conf
+    # the workers run as nobody; a clone in a private folder (/root, a
+    # mktemp -d) is out of their reach: then they run as root, and say so
+    user=()
+    if [ "$(id -u)" = 0 ] \
+       && ! runuser -u nobody -- test -r "$root/demo/site/northside/index.html"
+    then
+        user=(-g "user root;")
+        echo "make demo: nobody cannot read $root; the demo's nginx workers" \
+             "run as root" >&2
+    fi
+    /usr/sbin/nginx -p "$root/" -c conf/demo.conf "${user[@]}" -t -q
+    /usr/sbin/nginx -p "$root/" -c conf/demo.conf "${user[@]}"
     cat <<END
 
 The demo is running: two clinics on http://127.0.0.1:8080 (by name), one

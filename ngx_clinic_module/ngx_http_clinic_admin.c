@@ -1680,6 +1680,7 @@ ngx_http_clinic_admin_lint(ngx_http_request_t *r,
     ngx_http_clinic_content_t       *content;
     ngx_http_clinic_loc_conf_t      *clcf;
     ngx_http_clinic_article_info_t  *info;
+    ngx_http_clinic_article_links_t *links;
 
     content = cscf->content;
 
@@ -1712,6 +1713,11 @@ ngx_http_clinic_admin_lint(ngx_http_request_t *r,
     issues = 0;
     ngx_http_clinic_pool_alloc(r->pool, &alloc);
 
+    links = ngx_http_clinic_index_links(index);
+    if (links == NULL) {
+        return NGX_ERROR;
+    }
+
     for (i = 0; i < index->narticles; i++) {
         info = &index->articles[i];
 
@@ -1720,7 +1726,7 @@ ngx_http_clinic_admin_lint(ngx_http_request_t *r,
             != NGX_OK
             || ngx_http_clinic_article_render(src.data, src.len,
                    info->format, (ngx_http_clinic_article_str_t *) &info->slug,
-                   index->links,
+                   links,
                    (ngx_http_clinic_article_str_t *) &cscf->articles_prefix,
                    &alloc, &art)
                != NGX_HTTP_CLINIC_ARTICLE_OK)

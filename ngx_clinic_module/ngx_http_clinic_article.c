@@ -22,6 +22,11 @@
 #define NGX_HTTP_CLINIC_ARTICLE_FM_SUMMARY   0x02
 #define NGX_HTTP_CLINIC_ARTICLE_FM_ALIASES   0x04
 #define NGX_HTTP_CLINIC_ARTICLE_FM_SLUG      0x08
+#define NGX_HTTP_CLINIC_ARTICLE_FM_REDIRECT  0x10
+#define NGX_HTTP_CLINIC_ARTICLE_FM_REMOVED   0x20
+
+/* the longest front matter key, "redirect_from", and its NUL */
+#define NGX_HTTP_CLINIC_ARTICLE_FM_KEY_MAX   14
 
 
 static ngx_http_clinic_article_err_t ngx_http_clinic_article_parse(
@@ -45,8 +50,12 @@ static size_t ngx_http_clinic_article_front_matter(
 static void ngx_http_clinic_article_fm_value(ngx_http_clinic_article_ctx_t *ctx,
     const u_char *key, size_t klen, const u_char *v, size_t vlen,
     size_t line);
-static void ngx_http_clinic_article_fm_aliases(
-    ngx_http_clinic_article_ctx_t *ctx, const u_char *v, size_t vlen);
+static void ngx_http_clinic_article_fm_list(
+    ngx_http_clinic_article_ctx_t *ctx, ngx_http_clinic_article_array_t *arr,
+    const u_char *v, size_t vlen, size_t line);
+static void ngx_http_clinic_article_fm_removed(
+    ngx_http_clinic_article_ctx_t *ctx, const u_char *v, size_t vlen,
+    size_t line);
 
 static void ngx_http_clinic_article_txt(ngx_http_clinic_article_ctx_t *ctx,
     const u_char *p, size_t len);
@@ -285,6 +294,8 @@ ngx_http_clinic_article_finish(ngx_http_clinic_article_ctx_t *ctx)
 
     art->aliases = ctx->aliases.elts;
     art->naliases = ctx->aliases.nelts;
+    art->redirect_from = ctx->redirect_from.elts;
+    art->nredirect_from = ctx->redirect_from.nelts;
     art->warnings = ctx->warnings.elts;
     art->nwarnings = ctx->warnings.nelts;
     art->headings = ctx->headings.elts;
@@ -428,7 +439,7 @@ ngx_http_clinic_article_fm_value(ngx_http_clinic_article_ctx_t *ctx,
     size_t line)
 {
     size_t                      i;
-    u_char                      name[8];
+    u_char                      name[NGX_HTTP_CLINIC_ARTICLE_FM_KEY_MAX];
     unsigned                    bit;
     ngx_http_clinic_article_t  *art;
 
@@ -459,6 +470,12 @@ ngx_http_clinic_article_fm_value(ngx_http_clinic_article_ctx_t *ctx,
 
         } else if (strcmp((char *) name, "slug") == 0) {
             bit = NGX_HTTP_CLINIC_ARTICLE_FM_SLUG;
+
+        } else if (strcmp((char *) name, "redirect_from") == 0) {
+            bit = NGX_HTTP_CLINIC_ARTICLE_FM_REDIRECT;
+
+        } else if (strcmp((char *) name, "removed") == 0) {
+            bit = NGX_HTTP_CLINIC_ARTICLE_FM_REMOVED;
         }
     }
 
@@ -503,7 +520,16 @@ ngx_http_clinic_article_fm_value(ngx_http_clinic_article_ctx_t *ctx,
         return;
 
     case NGX_HTTP_CLINIC_ARTICLE_FM_ALIASES:
-        ngx_http_clinic_article_fm_aliases(ctx, v, vlen);
+        ngx_http_clinic_article_fm_list(ctx, &ctx->aliases, v, vlen, 0);
+        return;
+
+    case NGX_HTTP_CLINIC_ARTICLE_FM_REDIRECT:
+        ngx_http_clinic_article_fm_list(ctx, &ctx->redirect_from, v, vlen,
+                                        line);
+        return;
+
+    case NGX_HTTP_CLINIC_ARTICLE_FM_REMOVED:
+        ngx_http_clinic_article_fm_removed(ctx, v, vlen, line);
         return;
 
     default: /* NGX_HTTP_CLINIC_ARTICLE_FM_SLUG */
@@ -524,14 +550,20 @@ ngx_http_clinic_article_fm_value(ngx_http_clinic_article_ctx_t *ctx,
 }
 
 
+/*
+ * A comma-separated list: aliases (line 0), or redirect_from, whose items
+ * must be slugs (line: for the warning about one that is not)
+ */
+
 static void
-ngx_http_clinic_article_fm_aliases(ngx_http_clinic_article_ctx_t *ctx,
-    const u_char *v, size_t vlen)
+ngx_http_clinic_article_fm_list(ngx_http_clinic_article_ctx_t *ctx,
+    ngx_http_clinic_article_array_t *arr, const u_char *v, size_t vlen,
+    size_t line)
 {
     const u_char                   *end, *s, *e;
-    ngx_http_clinic_article_str_t  *alias;
+    ngx_http_clinic_article_str_t  *item;
 
-    ctx->aliases.nelts = 0;
+    arr->nelts = 0;
     end = v + vlen;
 
     while (v < end) {
@@ -550,14 +582,66 @@ ngx_http_clinic_article_fm_aliases(ngx_http_clinic_article_ctx_t *ctx,
             continue;
         }
 
-        alias = ngx_http_clinic_article_push(ctx, &ctx->aliases,
+        if (line && !ngx_http_clinic_text_slug_valid(s, e - s)) {
+            ngx_http_clinic_article_warn(ctx,
+                         "line %lu: redirect_from \"%.*s\" is not a slug "
+                         "(a-z, 0-9 and \"-\"), left out",
+                         (unsigned long) line,
+                         ngx_http_clinic_article_excerpt(s, e - s), s);
+            continue;
+        }
+
+        item = ngx_http_clinic_article_push(ctx, arr,
                                        sizeof(ngx_http_clinic_article_str_t));
-        if (alias == NULL) {
+        if (item == NULL) {
             return;
         }
 
-        ngx_http_clinic_article_dup(ctx, alias, s, e - s);
+        ngx_http_clinic_article_dup(ctx, item, s, e - s);
     }
+}
+
+
+/* "removed: yes": the article is gone (410), its other keys do not count */
+
+static void
+ngx_http_clinic_article_fm_removed(ngx_http_clinic_article_ctx_t *ctx,
+    const u_char *v, size_t vlen, size_t line)
+{
+    size_t         i;
+    u_char         word[6];
+    const char   **w;
+
+    static const char  *yes[] = { "yes", "true", "1", NULL };
+    static const char  *no[] = { "no", "false", "0", NULL };
+
+    ctx->art->removed = 0;
+
+    if (vlen < sizeof(word)) {
+        for (i = 0; i < vlen; i++) {
+            word[i] = ngx_http_clinic_article_lower(v[i]);
+        }
+
+        word[vlen] = '\0';
+
+        for (w = yes; *w; w++) {
+            if (strcmp((char *) word, *w) == 0) {
+                ctx->art->removed = 1;
+                return;
+            }
+        }
+
+        for (w = no; *w; w++) {
+            if (strcmp((char *) word, *w) == 0) {
+                return;
+            }
+        }
+    }
+
+    ngx_http_clinic_article_warn(ctx,
+                     "line %lu: removed \"%.*s\" is neither yes nor no, "
+                     "the article is not removed", (unsigned long) line,
+                     ngx_http_clinic_article_excerpt(v, vlen), v);
 }
 
 

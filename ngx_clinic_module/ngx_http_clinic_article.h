@@ -26,7 +26,11 @@
  *   front matter  a first line "---", then "key: value" lines (blank lines
  *                 allowed), then "---".  Keys are case-insensitive: title,
  *                 summary, aliases (comma separated), slug (ignored; a
- *                 warning when it differs from the file name).  Values are
+ *                 warning when it differs from the file name),
+ *                 redirect_from (comma separated old slugs, like aliases;
+ *                 one that is not a valid slug is left out with a
+ *                 warning), removed (yes/no, true/false, 1/0; anything else
+ *                 is a warning and counts as no).  Values are
  *                 trimmed and lose one pair of surrounding quotes.  Unknown
  *                 or repeated keys are warnings (the last one wins).  When
  *                 the closing "---" is missing, the front matter ends at
@@ -148,6 +152,9 @@ typedef struct {
     size_t                              naliases;
     ngx_http_clinic_article_str_t      *warnings;
     size_t                              nwarnings;
+    ngx_http_clinic_article_str_t      *redirect_from; /* valid slugs */
+    size_t                              nredirect_from;
+    unsigned                            removed;    /* "removed: yes" */
     ngx_http_clinic_article_str_t       error;      /* with EINVALID */
 
     /* render() only */
@@ -170,7 +177,8 @@ ngx_http_clinic_article_format_t ngx_http_clinic_article_name(
     const u_char *name, size_t len, ngx_http_clinic_article_str_t *slug);
 
 /*
- * The index entry: title, summary, aliases, warnings.  slug (may be NULL)
+ * The index entry: title, summary, aliases, redirect_from, removed,
+ * warnings.  slug (may be NULL)
  * is the file's slug, for the "slug:" check and the title fallback.
  */
 ngx_http_clinic_article_err_t ngx_http_clinic_article_meta(const u_char *src,

@@ -94,6 +94,7 @@ typedef struct {
     ngx_http_clinic_article_buf_t           alt;    /* md: image alt */
 
     ngx_http_clinic_article_array_t         aliases;
+    ngx_http_clinic_article_array_t         redirect_from;
     ngx_http_clinic_article_array_t         warnings;
     ngx_http_clinic_article_array_t         headings;
     ngx_http_clinic_article_array_t         links_out;

@@ -39,7 +39,9 @@ typedef enum {
 
 typedef enum {
     NGX_HTTP_CLINIC_TYPE_HTML = 0,
-    NGX_HTTP_CLINIC_TYPE_JSON
+    NGX_HTTP_CLINIC_TYPE_JSON,
+    NGX_HTTP_CLINIC_TYPE_XML,          /* sitemap.xml */
+    NGX_HTTP_CLINIC_TYPE_ATOM          /* the Atom feed */
 } ngx_http_clinic_page_type_e;
 
 

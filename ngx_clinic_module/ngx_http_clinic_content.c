@@ -9,6 +9,11 @@
  * index's version hashes exactly those facts, so it changes whenever a page
  * could render differently: cached pages carry the version they were
  * rendered from and are not served across a change.
+ *
+ * A file that says "removed: yes" is not an article: it is indexed apart
+ * (gone), stat'ed by revalidation like one, and only answers 410.  The
+ * old slugs of redirect_from are indexed after the articles, because an
+ * article's own slug always beats another's old slug.
  */
 
 
@@ -25,16 +30,31 @@
 #define NGX_HTTP_CLINIC_FNV_PRIME   0x100000001b3ULL
 
 
+static ngx_int_t ngx_http_clinic_content_fresh(
+    ngx_http_clinic_watch_t *watch, u_char *dir, ngx_uint_t loaded,
+    ngx_msec_t *checked, ngx_msec_t interval, ngx_log_t *log);
 static void ngx_http_clinic_content_cleanup(void *data);
 static void ngx_http_clinic_tpl_cleanup(void *data);
 static ngx_int_t ngx_http_clinic_content_changed(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
-static ngx_int_t ngx_http_clinic_content_add(
+static ngx_pool_t  *ngx_http_clinic_content_tmp;
+
+
+static ngx_int_t ngx_http_clinic_content_keep(ngx_pool_t *pool,
+    ngx_http_clinic_article_str_t **list, size_t n);
+static ngx_int_t ngx_http_clinic_content_add(ngx_pool_t *tmp,
     ngx_http_clinic_content_t *content, ngx_http_clinic_index_t *index,
-    ngx_array_t *articles, ngx_array_t *problems, ngx_str_t *name,
-    ngx_log_t *log);
+    ngx_array_t *articles, ngx_array_t *gone, ngx_array_t *problems,
+    ngx_str_t *name, ngx_log_t *log);
+static ngx_int_t ngx_http_clinic_content_stale(
+    ngx_http_clinic_content_t *content, ngx_http_clinic_article_info_t *a,
+    ngx_uint_t n);
+static ngx_int_t ngx_http_clinic_content_redirects(
+    ngx_http_clinic_index_t *index, ngx_array_t *problems);
+static ngx_http_clinic_article_info_t *ngx_http_clinic_content_search(
+    ngx_http_clinic_article_info_t *a, ngx_uint_t n, ngx_str_t *slug);
 static ngx_int_t ngx_http_clinic_content_problem(ngx_pool_t *pool,
     ngx_array_t *problems, ngx_str_t *name, const char *reason, size_t len);
 static ngx_int_t ngx_http_clinic_content_open(ngx_pool_t *pool,
@@ -44,6 +64,8 @@ static ngx_int_t ngx_http_clinic_content_slurp(ngx_pool_t *pool,
 static int ngx_libc_cdecl ngx_http_clinic_slug_cmp(const void *a,
     const void *b);
 static int ngx_libc_cdecl ngx_http_clinic_title_cmp(const void *a,
+    const void *b);
+static int ngx_libc_cdecl ngx_http_clinic_redirect_cmp(const void *a,
     const void *b);
 
 
@@ -71,10 +93,15 @@ ngx_http_clinic_hash(uint64_t h, const void *data, size_t len)
 ngx_http_clinic_content_t *
 ngx_http_clinic_content_create(ngx_conf_t *cf, ngx_str_t *path)
 {
-    ngx_pool_cleanup_t         *cln;
-    ngx_http_clinic_content_t  *content;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_clinic_content_t    *content;
+    ngx_http_clinic_main_conf_t  *cmcf;
 
-    content = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_content_t));
+    /* written by the worker: with the other tenants', off the conf pages */
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+
+    content = ngx_pcalloc(cmcf->state, sizeof(ngx_http_clinic_content_t));
     if (content == NULL) {
         return NULL;
     }
@@ -118,17 +145,24 @@ ngx_http_clinic_index_t *
 ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
     ngx_msec_t interval, ngx_log_t *log)
 {
+    ngx_int_t                 rc;
     ngx_http_clinic_index_t  *index;
 
-    if (content->loaded
-        && ngx_current_msec - content->checked < interval)
-    {
+    rc = ngx_http_clinic_content_fresh(&content->watch, content->path.data,
+                                       content->loaded, &content->checked,
+                                       interval, log);
+
+    if (rc == NGX_OK) {
         return content->index;
     }
 
-    content->checked = ngx_current_msec;
+    /*
+     * Told by the kernel, the folder is read again: even a change the
+     * index cannot see (a file that was not served, fixed in place)
+     */
 
-    if (content->loaded
+    if (rc == NGX_DECLINED
+        && content->loaded
         && ngx_http_clinic_content_changed(content, log) != NGX_OK)
     {
         return content->index;
@@ -151,16 +185,61 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
 }
 
 
+/*
+ * Whether what was read from the disk may be served as it is (NGX_OK):
+ * nothing changed in the watched folder, or, unwatched, the interval has
+ * not passed.  Otherwise the caller looks at the disk: NGX_AGAIN when the
+ * kernel said the folder changed, NGX_DECLINED when it may have.  The
+ * folder is watched from then on if the kernel can (clinic_watch), before
+ * the caller looks, so that no change falls between the two.
+ */
+
+static ngx_int_t
+ngx_http_clinic_content_fresh(ngx_http_clinic_watch_t *watch, u_char *dir,
+    ngx_uint_t loaded, ngx_msec_t *checked, ngx_msec_t interval,
+    ngx_log_t *log)
+{
+    ngx_int_t                     rc;
+    ngx_http_clinic_main_conf_t  *cmcf;
+
+    /* dirty: a change, or the watch lost (the folder removed, renamed) */
+
+    if (loaded && !watch->dirty
+        && (watch->active || ngx_current_msec - *checked < interval))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: \"%s\" is looked at on disk (%s)", dir,
+                   !loaded ? "first use" : watch->dirty ? "changed"
+                                                        : "interval");
+
+    rc = watch->dirty ? NGX_AGAIN : NGX_DECLINED;
+
+    *checked = ngx_current_msec;
+    watch->dirty = 0;
+
+    if (!watch->active) {
+        cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_clinic_module);
+
+        if (cmcf && cmcf->watch) {
+            (void) ngx_http_clinic_watch_add(watch, dir, log);
+        }
+    }
+
+    return rc;
+}
+
+
 /* NGX_OK when something changed on disk since the index was built */
 
 static ngx_int_t
 ngx_http_clinic_content_changed(ngx_http_clinic_content_t *content,
     ngx_log_t *log)
 {
-    u_char                          *p, path[NGX_MAX_PATH];
-    ngx_uint_t                       i;
-    ngx_file_info_t                  fi;
-    ngx_http_clinic_article_info_t  *a;
+    ngx_file_info_t  fi;
 
     if (ngx_file_info(content->path.data, &fi) == NGX_FILE_ERROR) {
         return NGX_OK;
@@ -172,9 +251,31 @@ ngx_http_clinic_content_changed(ngx_http_clinic_content_t *content,
         return NGX_OK;
     }
 
-    a = content->index->articles;
+    if (ngx_http_clinic_content_stale(content, content->index->articles,
+                                      content->index->narticles)
+        == NGX_OK
+        || ngx_http_clinic_content_stale(content, content->index->gone,
+                                         content->index->ngone)
+           == NGX_OK)
+    {
+        return NGX_OK;
+    }
 
-    for (i = 0; i < content->index->narticles; i++) {
+    return NGX_DECLINED;
+}
+
+
+/* NGX_OK when one of the n files changed on disk since it was indexed */
+
+static ngx_int_t
+ngx_http_clinic_content_stale(ngx_http_clinic_content_t *content,
+    ngx_http_clinic_article_info_t *a, ngx_uint_t n)
+{
+    u_char           *p, path[NGX_MAX_PATH];
+    ngx_uint_t        i;
+    ngx_file_info_t   fi;
+
+    for (i = 0; i < n; i++) {
         if (content->path.len + a[i].file.len + 2 > NGX_MAX_PATH) {
             return NGX_OK;
         }
@@ -209,10 +310,9 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     ngx_dir_t                        dir;
     ngx_str_t                        name;
     ngx_uint_t                       i;
-    ngx_pool_t                      *pool;
-    ngx_array_t                      articles, problems;
+    ngx_pool_t                      *pool, *tmp;
+    ngx_array_t                      articles, gone, problems;
     ngx_file_info_t                  fi;
-    ngx_http_clinic_alloc_t          alloc;
     ngx_http_clinic_index_t         *index;
     ngx_http_clinic_article_info_t  *a;
     ngx_http_clinic_article_entry_t *entries;
@@ -224,14 +324,22 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
         ngx_memzero(&fi, sizeof(ngx_file_info_t));
     }
 
-    pool = ngx_create_pool(16384, ngx_cycle->log);
+    /*
+     * The index keeps what pages and links need, not the articles' text:
+     * the files are read into a pool of their own, gone with the build.
+     * A tenant of five articles takes a few KB per worker.
+     */
+
+    pool = ngx_create_pool(2048, ngx_cycle->log);
     if (pool == NULL) {
         return NULL;
     }
 
     index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
     if (index == NULL
-        || ngx_array_init(&articles, pool, 16,
+        || ngx_array_init(&articles, pool, 8,
+                          sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
+        || ngx_array_init(&gone, pool, 2,
                           sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
         || ngx_array_init(&problems, pool, 4,
                           sizeof(ngx_http_clinic_problem_t)) != NGX_OK)
@@ -243,6 +351,24 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     index->pool = pool;
     content->dir_sec = fi.st_mtim.tv_sec;
     content->dir_nsec = fi.st_mtim.tv_nsec;
+
+    /*
+     * One pool for the files of every build in the worker, reset after
+     * each file: a pool made and destroyed per build would leave holes in
+     * the heap between the long-lived indexes
+     */
+
+    tmp = ngx_http_clinic_content_tmp;
+
+    if (tmp == NULL) {
+        tmp = ngx_create_pool(16384, ngx_cycle->log);
+        if (tmp == NULL) {
+            ngx_destroy_pool(pool);
+            return NULL;
+        }
+
+        ngx_http_clinic_content_tmp = tmp;
+    }
 
     if (ngx_open_dir(&content->path, &dir) == NGX_OK) {
 
@@ -256,25 +382,35 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
             name.data = ngx_de_name(&dir);
             name.len = ngx_de_namelen(&dir);
 
-            if (ngx_http_clinic_content_add(content, index, &articles,
-                                            &problems, &name, log)
+            if (ngx_http_clinic_content_add(tmp, content, index, &articles,
+                                            &gone, &problems, &name, log)
                 != NGX_OK)
             {
                 (void) ngx_close_dir(&dir);
+                ngx_reset_pool(tmp);
                 ngx_destroy_pool(pool);
                 return NULL;
             }
+
+            ngx_reset_pool(tmp);
         }
 
         (void) ngx_close_dir(&dir);
     }
 
+    ngx_reset_pool(tmp);
+
     index->articles = articles.elts;
     index->narticles = articles.nelts;
+    index->gone = gone.elts;
+    index->ngone = gone.nelts;
     index->problems = problems.elts;
     index->nproblems = problems.nelts;
 
     ngx_qsort(index->articles, index->narticles,
+              sizeof(ngx_http_clinic_article_info_t),
+              ngx_http_clinic_slug_cmp);
+    ngx_qsort(index->gone, index->ngone,
               sizeof(ngx_http_clinic_article_info_t),
               ngx_http_clinic_slug_cmp);
 
@@ -303,6 +439,13 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
             index->narticles--;
             i--;
         }
+    }
+
+    /* the articles stay where they are from here: redirects point in */
+
+    if (ngx_http_clinic_content_redirects(index, &problems) != NGX_OK) {
+        ngx_destroy_pool(pool);
+        return NULL;
     }
 
     index->problems = problems.elts;
@@ -349,28 +492,44 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
               sizeof(ngx_http_clinic_article_info_t *),
               ngx_http_clinic_title_cmp);
 
-    ngx_http_clinic_pool_alloc(pool, &alloc);
+    /* the link index is made when a page is first rendered (index_links) */
 
-    index->links = ngx_http_clinic_article_links_create(entries,
-                                                        index->narticles,
-                                                        &alloc);
-    if (index->links == NULL) {
-        ngx_destroy_pool(pool);
-        return NULL;
+    index->entries = entries;
+
+#if (NGX_DEBUG)
+    {
+    size_t             used, blocks;
+    ngx_pool_t        *p;
+    ngx_pool_large_t  *l;
+
+    used = 0;
+    blocks = 0;
+
+    for (p = pool; p; p = p->d.next) {
+        used += p->d.last - (u_char *) p;
+        blocks += p->d.end - (u_char *) p;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "clinic: indexed \"%V\": %ui articles, version %uL",
-                   &content->path, index->narticles, index->version);
+    for (l = pool->large; l; l = l->next) {
+        blocks++;
+    }
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: indexed \"%V\": %ui articles, version %uL, "
+                   "%uz bytes used of %uz", &content->path,
+                   index->narticles, index->version, used, blocks);
+    }
+#endif
 
     return index;
 }
 
 
 static ngx_int_t
-ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
-    ngx_http_clinic_index_t *index, ngx_array_t *articles,
-    ngx_array_t *problems, ngx_str_t *name, ngx_log_t *log)
+ngx_http_clinic_content_add(ngx_pool_t *tmp,
+    ngx_http_clinic_content_t *content, ngx_http_clinic_index_t *index,
+    ngx_array_t *articles, ngx_array_t *gone, ngx_array_t *problems,
+    ngx_str_t *name, ngx_log_t *log)
 {
     ngx_fd_t                         fd;
     ngx_str_t                        src;
@@ -378,7 +537,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     ngx_file_info_t                  fi;
     ngx_http_clinic_alloc_t          alloc;
     ngx_http_clinic_article_t        art;
-    ngx_http_clinic_article_str_t    slug;
+    ngx_http_clinic_article_str_t    slug, *title, *summary;
     ngx_http_clinic_article_info_t  *a;
 
     format = ngx_http_clinic_article_name(name->data, name->len, &slug);
@@ -388,7 +547,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
         return NGX_OK;
     }
 
-    switch (ngx_http_clinic_content_open(index->pool, &content->path, name,
+    switch (ngx_http_clinic_content_open(tmp, &content->path, name,
                                          &fd, &fi))
     {
     case NGX_OK:
@@ -410,8 +569,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
                                           "larger than 1 MB", 0);
     }
 
-    if (ngx_http_clinic_content_slurp(index->pool, fd, &fi, &src)
-        != NGX_OK)
+    if (ngx_http_clinic_content_slurp(tmp, fd, &fi, &src) != NGX_OK)
     {
         ngx_close_file(fd);
         return ngx_http_clinic_content_problem(index->pool, problems, name,
@@ -420,7 +578,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
 
     ngx_close_file(fd);
 
-    ngx_http_clinic_pool_alloc(index->pool, &alloc);
+    ngx_http_clinic_pool_alloc(tmp, &alloc);
 
     switch (ngx_http_clinic_article_meta(src.data, src.len, format, &slug,
                                          &alloc, &art))
@@ -437,7 +595,7 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
         return NGX_ERROR;
     }
 
-    a = ngx_array_push(articles);
+    a = ngx_array_push(art.removed ? gone : articles);
     if (a == NULL) {
         return NGX_ERROR;
     }
@@ -454,12 +612,31 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     a->file.data[name->len] = '\0';
     a->file.len = name->len;
 
-    a->title.data = art.title.data;
-    a->title.len = art.title.len;
-    a->summary.data = art.summary.data;
-    a->summary.len = art.summary.len;
+    /* out of tmp, which the next file reuses */
+
+    title = &art.title;
+    summary = &art.summary;
+
+    if (ngx_http_clinic_content_keep(index->pool, &title, 1) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &summary, 1) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &art.aliases,
+                                        art.naliases) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &art.redirect_from,
+                                        art.nredirect_from) != NGX_OK
+        || ngx_http_clinic_content_keep(index->pool, &art.warnings,
+                                        art.nwarnings) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    a->title.data = title->data;
+    a->title.len = title->len;
+    a->summary.data = summary->data;
+    a->summary.len = summary->len;
     a->aliases = art.aliases;
     a->naliases = art.naliases;
+    a->redirect_from = art.redirect_from;
+    a->nredirect_from = art.nredirect_from;
     a->warnings = art.warnings;
     a->nwarnings = art.nwarnings;
     a->format = format;
@@ -470,6 +647,48 @@ ngx_http_clinic_content_add(ngx_http_clinic_content_t *content,
     a->ctim_nsec = fi.st_ctim.tv_nsec;
     a->size = ngx_file_size(&fi);
     a->uniq = ngx_file_uniq(&fi);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Copies n strings at *list (a list, or one string when n is 1 and the
+ * caller passes its address) into pool, and points *list at the copy.
+ */
+
+static ngx_int_t
+ngx_http_clinic_content_keep(ngx_pool_t *pool,
+    ngx_http_clinic_article_str_t **list, size_t n)
+{
+    size_t                          i;
+    ngx_http_clinic_article_str_t  *copy;
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    copy = ngx_palloc(pool, n * sizeof(ngx_http_clinic_article_str_t));
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        copy[i].len = (*list)[i].len;
+        copy[i].data = ngx_pnalloc(pool, copy[i].len + 1);
+
+        if (copy[i].data == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (copy[i].len) {
+            ngx_memcpy(copy[i].data, (*list)[i].data, copy[i].len);
+        }
+
+        copy[i].data[copy[i].len] = '\0';
+    }
+
+    *list = copy;
 
     return NGX_OK;
 }
@@ -573,23 +792,95 @@ ngx_http_clinic_content_slurp(ngx_pool_t *pool, ngx_fd_t fd,
 }
 
 
+/*
+ * The index's link index, made on first use: a worker that serves the
+ * tenant's pages from the page cache, rendered by another, never needs it.
+ * NULL: no memory.
+ */
+
+ngx_http_clinic_article_links_t *
+ngx_http_clinic_index_links(ngx_http_clinic_index_t *index)
+{
+    ngx_http_clinic_alloc_t  alloc;
+
+    if (index->links == NULL) {
+        ngx_http_clinic_pool_alloc(index->pool, &alloc);
+
+        index->links = ngx_http_clinic_article_links_create(index->entries,
+                                                            index->narticles,
+                                                            &alloc);
+    }
+
+    return index->links;
+}
+
+
 ngx_http_clinic_article_info_t *
 ngx_http_clinic_index_find(ngx_http_clinic_index_t *index, ngx_str_t *slug)
+{
+    return ngx_http_clinic_content_search(index->articles, index->narticles,
+                                          slug);
+}
+
+
+ngx_http_clinic_article_info_t *
+ngx_http_clinic_index_moved(ngx_http_clinic_index_t *index, ngx_str_t *slug,
+    ngx_uint_t *gone)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   lo, hi, mid;
+    ngx_http_clinic_redirect_t  *rd;
+
+    lo = 0;
+    hi = index->nredirects;
+    rd = index->redirects;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        rc = ngx_memn2cmp(slug->data, rd[mid].from.data, slug->len,
+                          rd[mid].from.len);
+
+        if (rc == 0) {
+            *gone = 0;
+            return rd[mid].to;
+        }
+
+        if (rc < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    *gone = (ngx_http_clinic_content_search(index->gone, index->ngone, slug)
+             != NULL);
+
+    return NULL;
+}
+
+
+/* binary search of n infos sorted by slug */
+
+static ngx_http_clinic_article_info_t *
+ngx_http_clinic_content_search(ngx_http_clinic_article_info_t *a,
+    ngx_uint_t n, ngx_str_t *slug)
 {
     ngx_int_t   rc;
     ngx_uint_t  lo, hi, mid;
 
     lo = 0;
-    hi = index->narticles;
+    hi = n;
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
 
-        rc = ngx_memn2cmp(slug->data, index->articles[mid].slug.data,
-                          slug->len, index->articles[mid].slug.len);
+        rc = ngx_memn2cmp(slug->data, a[mid].slug.data, slug->len,
+                          a[mid].slug.len);
 
         if (rc == 0) {
-            return &index->articles[mid];
+            return &a[mid];
         }
 
         if (rc < 0) {
@@ -601,6 +892,113 @@ ngx_http_clinic_index_find(ngx_http_clinic_index_t *index, ngx_str_t *slug)
     }
 
     return NULL;
+}
+
+
+/*
+ * The old slugs of every article, sorted.  An old slug that is an
+ * article's own is dropped (the article is served); one that two articles
+ * claim goes to the alphabetically first of them.  Both are lint problems
+ * of the file that loses.
+ */
+
+static ngx_int_t
+ngx_http_clinic_content_redirects(ngx_http_clinic_index_t *index,
+    ngx_array_t *problems)
+{
+    u_char                          *p;
+    size_t                           j;
+    ngx_str_t                        from;
+    ngx_uint_t                       i, n, k;
+    ngx_http_clinic_redirect_t      *rd;
+    ngx_http_clinic_article_info_t  *a;
+
+    n = 0;
+
+    for (i = 0; i < index->narticles; i++) {
+        n += index->articles[i].nredirect_from;
+    }
+
+    rd = ngx_palloc(index->pool, (n + 1) * sizeof(ngx_http_clinic_redirect_t));
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+
+    for (i = 0; i < index->narticles; i++) {
+        a = &index->articles[i];
+
+        for (j = 0; j < a->nredirect_from; j++) {
+            rd[k].from.data = a->redirect_from[j].data;
+            rd[k].from.len = a->redirect_from[j].len;
+            rd[k].to = a;
+            k++;
+        }
+    }
+
+    ngx_qsort(rd, n, sizeof(ngx_http_clinic_redirect_t),
+              ngx_http_clinic_redirect_cmp);
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        from = rd[i].from;
+        a = ngx_http_clinic_index_find(index, &from);
+
+        if (a) {
+            p = ngx_pnalloc(index->pool, sizeof("redirect_from \"\" is the "
+                                  "slug of  and is ignored, the article is "
+                                  "served") + from.len + a->file.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            from.len = ngx_sprintf(p, "redirect_from \"%V\" is the slug of "
+                                   "%V and is ignored, the article is served",
+                                   &rd[i].from, &a->file) - p;
+            from.data = p;
+
+        } else if (k && rd[k - 1].from.len == from.len
+                   && ngx_strncmp(rd[k - 1].from.data, from.data, from.len)
+                      == 0)
+        {
+            if (rd[k - 1].to == rd[i].to) {
+                continue;   /* the same old slug twice in one article */
+            }
+
+            a = rd[k - 1].to;
+
+            p = ngx_pnalloc(index->pool, sizeof("redirect_from \"\" is also "
+                                  "claimed by , which wins") + from.len
+                                  + a->file.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            from.len = ngx_sprintf(p, "redirect_from \"%V\" is also claimed "
+                                   "by %V, which wins", &rd[i].from, &a->file)
+                       - p;
+            from.data = p;
+
+        } else {
+            rd[k++] = rd[i];
+            continue;
+        }
+
+        if (ngx_http_clinic_content_problem(index->pool, problems,
+                                            &rd[i].to->file,
+                                            (char *) from.data, from.len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    index->redirects = rd;
+    index->nredirects = k;
+
+    return NGX_OK;
 }
 
 
@@ -647,6 +1045,25 @@ ngx_http_clinic_slug_cmp(const void *a, const void *b)
 }
 
 
+/* by old slug, then by the new slug: the first claim wins */
+
+static int ngx_libc_cdecl
+ngx_http_clinic_redirect_cmp(const void *a, const void *b)
+{
+    ngx_int_t                          rc;
+    const ngx_http_clinic_redirect_t  *x = a, *y = b;
+
+    rc = ngx_memn2cmp(x->from.data, y->from.data, x->from.len, y->from.len);
+
+    if (rc == 0) {
+        rc = ngx_memn2cmp(x->to->slug.data, y->to->slug.data,
+                          x->to->slug.len, y->to->slug.len);
+    }
+
+    return (int) rc;
+}
+
+
 /* by title, case-insensitively; equal titles by slug, for a stable order */
 
 static int ngx_libc_cdecl
@@ -677,15 +1094,38 @@ ngx_http_clinic_title_cmp(const void *a, const void *b)
 ngx_http_clinic_tpl_t *
 ngx_http_clinic_tpl_create(ngx_conf_t *cf, ngx_str_t *path)
 {
-    ngx_pool_cleanup_t     *cln;
-    ngx_http_clinic_tpl_t  *t;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_clinic_tpl_t        *t;
+    ngx_http_clinic_main_conf_t  *cmcf;
 
-    t = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_tpl_t));
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
+
+    t = ngx_pcalloc(cmcf->state, sizeof(ngx_http_clinic_tpl_t));
     if (t == NULL) {
         return NULL;
     }
 
     t->path = *path;
+
+    /* the template's folder is watched: editors replace files by renaming */
+
+    t->dir.len = path->len;
+
+    while (t->dir.len && path->data[t->dir.len - 1] != '/') {
+        t->dir.len--;
+    }
+
+    if (t->dir.len > 1) {
+        t->dir.len--;
+    }
+
+    t->dir.data = ngx_pnalloc(cf->pool, t->dir.len + 1);
+    if (t->dir.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(t->dir.data, path->data, t->dir.len);
+    t->dir.data[t->dir.len] = '\0';
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
@@ -728,12 +1168,14 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
     ngx_file_info_t              fi;
     ngx_http_clinic_template_t  *tpl;
 
-    if (t->tpl && ngx_current_msec - t->checked < interval) {
+    if (ngx_http_clinic_content_fresh(&t->watch, t->dir.data,
+                                      t->tpl != NULL, &t->checked, interval,
+                                      log)
+        == NGX_OK)
+    {
         *version = t->version;
         return t->tpl;
     }
-
-    t->checked = ngx_current_msec;
 
     if (t->tpl
         && ngx_file_info(t->path.data, &fi) != NGX_FILE_ERROR
@@ -747,7 +1189,7 @@ ngx_http_clinic_tpl_get(ngx_http_clinic_tpl_t *t, ngx_msec_t interval,
         return t->tpl;
     }
 
-    pool = ngx_create_pool(4096, ngx_cycle->log);
+    pool = ngx_create_pool(2048, ngx_cycle->log);
     if (pool == NULL) {
         goto keep;
     }
@@ -804,7 +1246,7 @@ keep:
 
     if (t->tpl == NULL) {
         /* never worked on this worker: the built-in page, not an error */
-        pool = ngx_create_pool(4096, ngx_cycle->log);
+        pool = ngx_create_pool(2048, ngx_cycle->log);
         if (pool == NULL) {
             return NULL;
         }

@@ -2,8 +2,9 @@
 /*
  * A tenant's content folder and page template, as each worker sees them:
  * an index of the articles (slugs, titles, aliases, summaries, times) kept
- * in memory and revalidated against the disk at most once per interval, so
- * that requests never scan the folder.
+ * in memory and looked at again when the kernel says the folder changed
+ * (inotify), or, where it cannot, at most once per interval, so that
+ * requests never scan the folder.
  */
 
 
@@ -17,6 +18,7 @@
 
 #include "ngx_http_clinic_article.h"
 #include "ngx_http_clinic_render.h"
+#include "ngx_http_clinic_watch.h"
 
 
 typedef struct {
@@ -25,6 +27,8 @@ typedef struct {
     ngx_str_t                        summary;
     ngx_http_clinic_article_str_t   *aliases;
     size_t                           naliases;
+    ngx_http_clinic_article_str_t   *redirect_from;
+    size_t                           nredirect_from;
     ngx_http_clinic_article_str_t   *warnings;
     size_t                           nwarnings;
     ngx_str_t                        file;       /* name in the folder */
@@ -42,11 +46,21 @@ typedef struct {
 } ngx_http_clinic_article_info_t;
 
 
-/* a file of the folder that is not served, and why (for lint) */
+/*
+ * a file of the folder that is not served, or a redirect_from of it that
+ * does not work, and why (for lint)
+ */
 typedef struct {
     ngx_str_t                        file;
     ngx_str_t                        reason;
 } ngx_http_clinic_problem_t;
+
+
+/* an old slug of an article (redirect_from) */
+typedef struct {
+    ngx_str_t                        from;
+    ngx_http_clinic_article_info_t  *to;
+} ngx_http_clinic_redirect_t;
 
 
 typedef struct {
@@ -54,9 +68,14 @@ typedef struct {
     ngx_http_clinic_article_info_t  *articles;   /* sorted by slug */
     ngx_uint_t                       narticles;
     ngx_http_clinic_article_info_t **by_title;   /* sorted by title */
-    ngx_http_clinic_article_links_t *links;
+    ngx_http_clinic_article_links_t *links;      /* index_links() */
+    ngx_http_clinic_article_entry_t *entries;    /* what links are made of */
     ngx_http_clinic_problem_t       *problems;
     ngx_uint_t                       nproblems;
+    ngx_http_clinic_redirect_t      *redirects;  /* sorted by from */
+    ngx_uint_t                       nredirects;
+    ngx_http_clinic_article_info_t  *gone;       /* "removed: yes", by slug */
+    ngx_uint_t                       ngone;
     uint64_t                         version;
     time_t                           last_modified;
 } ngx_http_clinic_index_t;
@@ -67,6 +86,7 @@ typedef struct {
     ngx_str_t                        path;
     ngx_http_clinic_index_t         *index;
     ngx_msec_t                       checked;
+    ngx_http_clinic_watch_t          watch;      /* of the folder */
     time_t                           dir_sec;
     long                             dir_nsec;
     unsigned                         loaded:1;
@@ -76,9 +96,11 @@ typedef struct {
 /* one per clinic_template directive; the state below it is per worker */
 typedef struct {
     ngx_str_t                        path;
+    ngx_str_t                        dir;        /* its folder, watched */
     ngx_pool_t                      *pool;
     ngx_http_clinic_template_t      *tpl;
     ngx_msec_t                       checked;
+    ngx_http_clinic_watch_t          watch;
     time_t                           mtim_sec;
     long                             mtim_nsec;
     time_t                           ctim_sec;
@@ -93,8 +115,18 @@ ngx_http_clinic_content_t *ngx_http_clinic_content_create(ngx_conf_t *cf,
     ngx_str_t *path);
 ngx_http_clinic_index_t *ngx_http_clinic_content_index(
     ngx_http_clinic_content_t *content, ngx_msec_t interval, ngx_log_t *log);
+ngx_http_clinic_article_links_t *ngx_http_clinic_index_links(
+    ngx_http_clinic_index_t *index);
 ngx_http_clinic_article_info_t *ngx_http_clinic_index_find(
     ngx_http_clinic_index_t *index, ngx_str_t *slug);
+
+/*
+ * What a slug that is not an article's names: the article it was renamed
+ * to (redirect_from), else NULL with *gone set when a file says
+ * "removed: yes", else NULL with *gone 0 (unknown).
+ */
+ngx_http_clinic_article_info_t *ngx_http_clinic_index_moved(
+    ngx_http_clinic_index_t *index, ngx_str_t *slug, ngx_uint_t *gone);
 ngx_int_t ngx_http_clinic_content_read(ngx_http_clinic_content_t *content,
     ngx_http_clinic_article_info_t *info, ngx_pool_t *pool, ngx_log_t *log,
     ngx_str_t *src);

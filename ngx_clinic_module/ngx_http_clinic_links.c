@@ -332,9 +332,11 @@ ngx_http_clinic_article_links_create(
         count += entries[i].naliases;
     }
 
+    /* open addressing, at most three quarters full */
+
     size = 8;
 
-    while (size < 2 * count) {
+    while (size * 3 < count * 4) {
         size *= 2;
     }
 

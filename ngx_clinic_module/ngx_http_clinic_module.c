@@ -23,12 +23,16 @@
 #include "ngx_http_clinic_spool.h"
 #include "ngx_http_clinic_notify.h"
 #include "ngx_http_clinic_contact.h"
+#include "ngx_http_clinic_site.h"
 #include "ngx_http_clinic_pages.h"
+#include "ngx_http_clinic_feed.h"
 #include "ngx_http_clinic_admin.h"
 #include "ngx_http_clinic_status.h"
+#include "ngx_http_clinic_watch.h"
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
+static void ngx_http_clinic_destroy_state(void *data);
 static void *ngx_http_clinic_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -38,6 +42,8 @@ static char *ngx_http_clinic_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_clinic_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_clinic_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_clinic_check_findable(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf);
 static ngx_int_t ngx_http_clinic_init_process(ngx_cycle_t *cycle);
 static void ngx_http_clinic_exit_process(ngx_cycle_t *cycle);
 
@@ -142,6 +148,13 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       0,
       NULL },
 
+    { ngx_string("clinic_watch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_clinic_main_conf_t, watch),
+      NULL },
+
     { ngx_string("clinic_revalidate"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -210,6 +223,20 @@ static ngx_command_t  ngx_http_clinic_commands[] = {
       ngx_http_clinic_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_CLINIC_API,
+      NULL },
+
+    { ngx_string("clinic_sitemap"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_SITEMAP,
+      NULL },
+
+    { ngx_string("clinic_feed"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clinic_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLINIC_FEED,
       NULL },
 
     { ngx_string("clinic_contact"),
@@ -334,6 +361,7 @@ ngx_module_t  ngx_http_clinic_module = {
 static void *
 ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_pool_cleanup_t           *cln;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_main_conf_t));
@@ -369,8 +397,34 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
                     ngx_str_rbtree_insert_value);
 
     cmcf->cache_size = NGX_CONF_UNSET;
+    cmcf->watch = NGX_CONF_UNSET;
+
+    /* cf->log is the old cycle's during a reload: the new cycle's own */
+
+    cmcf->state = ngx_create_pool(16384, &cf->cycle->new_log);
+    if (cmcf->state == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_destroy_pool(cmcf->state);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_clinic_destroy_state;
+    cln->data = cmcf->state;
 
     return cmcf;
+}
+
+
+static void
+ngx_http_clinic_destroy_state(void *data)
+{
+    ngx_pool_t  *pool = data;
+
+    ngx_destroy_pool(pool);
 }
 
 
@@ -465,6 +519,12 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_sprintf(conf->key_prefix.data, "clinic:{%V}:", &conf->tenant);
 
     conf->index = cmcf->tenants.nelts;
+
+    conf->purge = ngx_pcalloc(cmcf->state,
+                              sizeof(ngx_http_clinic_purge_state_t));
+    if (conf->purge == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     tp = ngx_array_push(&cmcf->tenants);
     if (tp == NULL) {
@@ -857,6 +917,12 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
 
     ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
 
+    ngx_conf_init_value(ccmf->watch, 1);
+
+    if (ngx_http_clinic_check_findable(cf, ccmf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* a configuration without tenants or endpoints costs nothing */
 
     if (ccmf->tenants.nelts == 0 && ccmf->endpoints.nelts == 0
@@ -920,6 +986,62 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
 }
 
 
+/*
+ * clinic_sitemap and clinic_feed list the server's clinic_articles
+ * location (the first, which canonical links point into) under an
+ * absolute base.  Checked once every location is merged: the articles
+ * location may come after them.
+ */
+
+static ngx_int_t
+ngx_http_clinic_check_findable(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf)
+{
+    char                         *why;
+    ngx_str_t                     base;
+    ngx_uint_t                    i;
+    ngx_http_clinic_loc_conf_t   *fcf;
+    ngx_http_clinic_srv_conf_t  **tp;
+
+    tp = cmcf->tenants.elts;
+
+    for (i = 0; i < cmcf->tenants.nelts; i++) {
+        fcf = tp[i]->findable_conf;
+
+        if (fcf == NULL) {
+            continue;
+        }
+
+        if (tp[i]->articles_conf == NULL) {
+            why = "needs a \"clinic_articles\" location in its server";
+
+        } else {
+            if (ngx_http_clinic_site_base(cf->pool, tp[i]->articles_conf,
+                                          tp[i], &base)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (base.len) {
+                continue;
+            }
+
+            why = "needs absolute URLs: set \"clinic_base_url\", or a "
+                  "first server_name that is not a wildcard,";
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "\"%s\" %s in %V:%ui",
+                      fcf->handler == NGX_HTTP_CLINIC_FEED
+                      ? "clinic_feed" : "clinic_sitemap",
+                      why, &fcf->handler_file, fcf->handler_line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_clinic_init_process(ngx_cycle_t *cycle)
 {
@@ -964,6 +1086,7 @@ ngx_http_clinic_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_clinic_watch_exit();
     ngx_http_clinic_spool_exit_process(cycle);
     ngx_http_clinic_redis_exit_process(&cmcf->endpoints);
 }
@@ -1299,11 +1422,18 @@ ngx_http_clinic_phone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * http(s)://host[:port], nothing after it but one "/", which is dropped:
+ * every path the module prints (canonical links, [LINK]s, the listing,
+ * the contact page, the sitemap) is a location's, from the site's root.
+ */
+
 static char *
 ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char       *rv;
-    ngx_str_t  *value;
+    u_char     *host, *last;
+    ngx_str_t  *value, given;
 
     rv = ngx_http_clinic_header_value(cf, cmd, conf);
     if (rv != NGX_CONF_OK) {
@@ -1311,21 +1441,46 @@ ngx_http_clinic_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = (ngx_str_t *) ((char *) conf + cmd->offset);
+    given = *value;
 
-    while (value->len && value->data[value->len - 1] == '/') {
+    if (value->len && value->data[value->len - 1] == '/') {
         value->len--;
     }
 
-    if (!((value->len > 7
-           && ngx_strncasecmp(value->data, (u_char *) "http://", 7) == 0)
-          || (value->len > 8
-              && ngx_strncasecmp(value->data, (u_char *) "https://", 8) == 0))
-        || ngx_strlchr(value->data, value->data + value->len, ' ')
-        || ngx_strlchr(value->data, value->data + value->len, '"'))
+    last = value->data + value->len;
+
+    if (value->len > 7
+        && ngx_strncasecmp(value->data, (u_char *) "http://", 7) == 0)
+    {
+        host = value->data + 7;
+
+    } else if (value->len > 8
+               && ngx_strncasecmp(value->data, (u_char *) "https://", 8) == 0)
+    {
+        host = value->data + 8;
+
+    } else {
+        host = NULL;
+    }
+
+    if (host == NULL || host == last
+        || ngx_strlchr(value->data, last, ' ')
+        || ngx_strlchr(value->data, last, '"'))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid clinic_base_url \"%V\": use "
-                           "http(s)://host[:port]", value);
+                           "http(s)://host[:port]", &given);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strlchr(host, last, '/')
+        || ngx_strlchr(host, last, '?')
+        || ngx_strlchr(host, last, '#'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clinic_base_url \"%V\" has a path: use "
+                           "http(s)://host[:port], the site is served from "
+                           "its root", &given);
         return NGX_CONF_ERROR;
     }
 
@@ -1437,11 +1592,41 @@ ngx_http_clinic_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     case NGX_HTTP_CLINIC_ARTICLES:
         core->handler = ngx_http_clinic_articles_handler;
 
-        /* [LINK]s and API urls point into the first articles location */
+        /*
+         * [LINK]s, API urls, the sitemap and the feed point into the
+         * first articles location
+         */
         cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
 
-        if (cscf->articles_prefix.len == 0) {
+        if (cscf->articles_conf == NULL) {
             cscf->articles_prefix = core->name;
+            cscf->articles_conf = clcf;
+        }
+
+        break;
+
+    case NGX_HTTP_CLINIC_SITEMAP:
+    case NGX_HTTP_CLINIC_FEED:
+        core->handler = (clcf->handler == NGX_HTTP_CLINIC_SITEMAP)
+                        ? ngx_http_clinic_sitemap_handler
+                        : ngx_http_clinic_feed_handler;
+
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clinic_module);
+
+        if (cscf->findable_conf == NULL) {
+            cscf->findable_conf = clcf;
+        }
+
+        /* pages advertise the first feed that has a path of its own */
+
+        if (clcf->handler == NGX_HTTP_CLINIC_FEED
+            && cscf->feed_prefix.len == 0 && !core->named
+#if (NGX_PCRE)
+            && core->regex == NULL
+#endif
+           )
+        {
+            cscf->feed_prefix = core->name;
         }
 
         break;

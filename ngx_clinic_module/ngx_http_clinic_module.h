@@ -37,7 +37,9 @@ typedef enum {
     NGX_HTTP_CLINIC_API,
     NGX_HTTP_CLINIC_CONTACT,
     NGX_HTTP_CLINIC_ADMIN,
-    NGX_HTTP_CLINIC_STATUS
+    NGX_HTTP_CLINIC_STATUS,
+    NGX_HTTP_CLINIC_SITEMAP,
+    NGX_HTTP_CLINIC_FEED
 } ngx_http_clinic_handler_e;
 
 
@@ -65,6 +67,13 @@ typedef struct {
 } ngx_http_clinic_limit_t;
 
 
+/* a tenant's purge generation being asked for, by one worker */
+typedef struct {
+    ngx_msec_t                       checked;
+    ngx_uint_t                       polling;    /* unsigned  polling:1; */
+} ngx_http_clinic_purge_state_t;
+
+
 typedef struct {
     ngx_array_t                      endpoints;  /* redis_endpoint_t * */
     ngx_array_t                      tenants;    /* clinic_srv_conf_t * */
@@ -74,6 +83,15 @@ typedef struct {
     ssize_t                          cache_size;
     ngx_shm_zone_t                  *stats_zone;
     ngx_shm_zone_t                  *limit_zone; /* with clinic_spool */
+    ngx_flag_t                       watch;      /* clinic_watch */
+
+    /*
+     * What a worker writes per tenant (content indexes, templates, purge
+     * state) is allocated here, packed together, and not among the
+     * configuration's structures: a write would give the worker its own
+     * copy of each configuration page it touches, some KB per tenant.
+     */
+    ngx_pool_t                      *state;
     ngx_str_t                        spool;
     u_char                           store_sha[40];
 
@@ -107,6 +125,10 @@ typedef struct {
 
     ngx_array_t                     *server_names; /* ngx_str_t, lower */
     ngx_str_t                        articles_prefix;
+    void                            *articles_conf; /* its loc_conf_t */
+    ngx_str_t                        feed_prefix; /* first clinic_feed */
+    void                            *findable_conf; /* first clinic_sitemap
+                                                      or clinic_feed */
     ngx_str_t                        contact_prefix; /* first clinic_contact */
     ngx_str_t                        phone;      /* clinic_phone */
     void                            *content;    /* of clinic_articles */
@@ -115,9 +137,8 @@ typedef struct {
     /* for replays: the server's clinic_contact_notify, else a contact's */
     ngx_http_clinic_notify_conf_t   *notify;
 
-    /* per worker: the tenant's purge generation is being asked for */
-    ngx_msec_t                       purge_checked;
-    unsigned                         purge_polling:1;
+    /* per worker, kept off the configuration's pages (see state) */
+    ngx_http_clinic_purge_state_t   *purge;
 
     unsigned                         is_tenant:1;
     unsigned                         regex_names:1;

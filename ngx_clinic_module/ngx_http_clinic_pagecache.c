@@ -382,9 +382,9 @@ ngx_http_clinic_pagecache_poll(ngx_http_clinic_srv_conf_t *cscf,
     es = cscf->redis->stats;
 
     if (slot == NULL || es == NULL || slot->purge_gen || !es->purge_ready
-        || cscf->purge_polling
-        || (cscf->purge_checked
-            && ngx_current_msec - cscf->purge_checked < interval))
+        || cscf->purge->polling
+        || (cscf->purge->checked
+            && ngx_current_msec - cscf->purge->checked < interval))
     {
         return;
     }
@@ -393,7 +393,7 @@ ngx_http_clinic_pagecache_poll(ngx_http_clinic_srv_conf_t *cscf,
         return;
     }
 
-    cscf->purge_checked = ngx_current_msec;
+    cscf->purge->checked = ngx_current_msec;
 
     argv[0] = "GET";
     lens[0] = 3;
@@ -407,7 +407,7 @@ ngx_http_clinic_pagecache_poll(ngx_http_clinic_srv_conf_t *cscf,
                                    cscf, NULL)
         == NGX_OK)
     {
-        cscf->purge_polling = 1;
+        cscf->purge->polling = 1;
     }
 }
 
@@ -420,7 +420,7 @@ ngx_http_clinic_pagecache_poll_reply(void *data, redisReply *reply)
     ngx_int_t                        n;
     ngx_http_clinic_tenant_stats_t  *slot;
 
-    cscf->purge_polling = 0;
+    cscf->purge->polling = 0;
 
     slot = ngx_http_clinic_pagecache_slot(cscf);
     if (slot == NULL || reply == NULL) {

@@ -32,6 +32,7 @@
 #define NGX_HTTP_CLINIC_SENT        1      /* not an nginx code */
 #define NGX_HTTP_CLINIC_API_LIMIT   20
 #define NGX_HTTP_CLINIC_API_MAX     100
+#define NGX_HTTP_CLINIC_GONE        410    /* nginx names no 410 */
 
 
 typedef enum {
@@ -77,6 +78,14 @@ static ngx_int_t ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
     ngx_http_clinic_page_t *page);
 static ngx_int_t ngx_http_clinic_articles_not_found(ngx_http_request_t *r,
     ngx_uint_t api);
+static ngx_int_t ngx_http_clinic_articles_missing(
+    ngx_http_clinic_articles_ctx_t *ctx);
+static ngx_int_t ngx_http_clinic_articles_moved(ngx_http_request_t *r,
+    ngx_uint_t api, ngx_str_t *slug);
+static ngx_int_t ngx_http_clinic_articles_gone(ngx_http_request_t *r,
+    ngx_uint_t api);
+static ngx_int_t ngx_http_clinic_articles_error_page(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_http_clinic_page_vars_t *vars);
 static ngx_int_t ngx_http_clinic_api_list(ngx_http_request_t *r);
 static ngx_http_clinic_index_t *ngx_http_clinic_articles_index(
     ngx_http_request_t *r, uint64_t *version,
@@ -351,8 +360,7 @@ ngx_http_clinic_articles_lookup(ngx_http_clinic_articles_ctx_t *ctx)
     if (ctx->kind != NGX_HTTP_CLINIC_KIND_LIST
         && ngx_http_clinic_index_find(index, &ctx->slug) == NULL)
     {
-        return ngx_http_clinic_articles_not_found(r,
-                                   ctx->kind == NGX_HTTP_CLINIC_KIND_RECORD);
+        return ngx_http_clinic_articles_missing(ctx);
     }
 
     if (cmcf->cache_zone == NULL) {
@@ -520,8 +528,7 @@ ngx_http_clinic_articles_render(ngx_http_clinic_articles_ctx_t *ctx)
         }
 
         if (rc == NGX_DECLINED) {
-            return ngx_http_clinic_articles_not_found(r,
-                                   ctx->kind == NGX_HTTP_CLINIC_KIND_RECORD);
+            return ngx_http_clinic_articles_missing(ctx);
         }
 
         if (ctx->old.len
@@ -583,6 +590,7 @@ ngx_http_clinic_articles_build(ngx_http_clinic_articles_ctx_t *ctx,
     ngx_http_clinic_loc_conf_t      *clcf;
     ngx_http_clinic_srv_conf_t      *cscf;
     ngx_http_clinic_article_info_t  *info;
+    ngx_http_clinic_article_links_t *links;
 
     r = ctx->r;
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
@@ -615,10 +623,15 @@ ngx_http_clinic_articles_build(ngx_http_clinic_articles_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    links = ngx_http_clinic_index_links(index);
+    if (links == NULL) {
+        return NGX_ERROR;
+    }
+
     ngx_http_clinic_pool_alloc(r->pool, &alloc);
 
     switch (ngx_http_clinic_article_render(src.data, src.len, info->format,
-                (ngx_http_clinic_article_str_t *) &info->slug, index->links,
+                (ngx_http_clinic_article_str_t *) &info->slug, links,
                 (ngx_http_clinic_article_str_t *) &cscf->articles_prefix,
                 &alloc, &art))
     {
@@ -803,15 +816,162 @@ ngx_http_clinic_articles_build_record(ngx_http_request_t *r,
 }
 
 
+/*
+ * A slug that is no article: 301 to the article that names it in
+ * redirect_from, 410 when its file says "removed: yes", else 404.  Asked
+ * of the index on every request, before any cache: an old slug's answer
+ * is never a cached page, and follows the folder at once.
+ */
+
+static ngx_int_t
+ngx_http_clinic_articles_missing(ngx_http_clinic_articles_ctx_t *ctx)
+{
+    uint64_t                         v;
+    ngx_uint_t                       api, gone;
+    ngx_http_request_t              *r;
+    ngx_http_clinic_index_t         *index;
+    ngx_http_clinic_article_info_t  *to;
+
+    r = ctx->r;
+    api = (ctx->kind == NGX_HTTP_CLINIC_KIND_RECORD);
+
+    index = ngx_http_clinic_articles_index(r, &v, NULL);
+
+    if (index) {
+        to = ngx_http_clinic_index_moved(index, &ctx->slug, &gone);
+
+        if (to) {
+            return ngx_http_clinic_articles_moved(r, api, &to->slug);
+        }
+
+        if (gone) {
+            return ngx_http_clinic_articles_gone(r, api);
+        }
+    }
+
+    return ngx_http_clinic_articles_not_found(r, api);
+}
+
+
+/*
+ * 301 to the renamed article: its canonical URL, or for the API its
+ * record's (absolute under clinic_base_url, like every URL the pages show)
+ */
+
+static ngx_int_t
+ngx_http_clinic_articles_moved(ngx_http_request_t *r, ngx_uint_t api,
+    ngx_str_t *slug)
+{
+    u_char                      *p;
+    ngx_str_t                    url, path, *prefix;
+    ngx_table_elt_t             *h;
+    ngx_http_core_loc_conf_t    *core;
+    ngx_http_clinic_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
+    prefix = NULL;
+
+    if (api) {
+        core = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        path.len = core->name.len + sizeof("articles/") - 1;
+        path.data = ngx_pnalloc(r->pool, path.len);
+        if (path.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_cpymem(path.data, core->name.data, core->name.len);
+        ngx_memcpy(p, "articles/", sizeof("articles/") - 1);
+        prefix = &path;
+    }
+
+    if (ngx_http_clinic_site_url(r, prefix, slug, &url) != NGX_OK
+        || ngx_http_clinic_set_header(r, "Cache-Control",
+                                      &clcf->cache_control)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value = url;
+
+    ngx_http_clear_location(r);
+    r->headers_out.location = h;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clinic: \"%V\" moved to \"%V\"", &r->uri, &url);
+
+    if (api) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_MOVED_PERMANENTLY,
+                                          "this article has moved");
+    }
+
+    /* nginx's own 301 page, as for "return 301" */
+
+    return NGX_HTTP_MOVED_PERMANENTLY;
+}
+
+
+/* 410: a page in the tenant's template saying so, or a JSON error */
+
+static ngx_int_t
+ngx_http_clinic_articles_gone(ngx_http_request_t *r, ngx_uint_t api)
+{
+    u_char                       *p;
+    size_t                        len;
+    ngx_http_clinic_page_vars_t   vars;
+
+    static u_char  head[] = "<p>This article has been removed. Our "
+                            "treatments are listed on the <a href=\"";
+    static u_char  tail[] = "\">articles page</a>.</p>";
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clinic: the article at \"%V\" was removed", &r->uri);
+
+    if (api) {
+        return ngx_http_clinic_send_error(r, NGX_HTTP_CLINIC_GONE,
+                                          "this article has been removed");
+    }
+
+    ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
+
+    ngx_http_clinic_site_vars(r, &vars);
+
+    len = sizeof(head) - 1 + sizeof(tail) - 1
+          + ngx_http_clinic_text_escape_html(NULL, vars.list_url.data,
+                                             vars.list_url.len);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_CLINIC_GONE;
+    }
+
+    vars.content.data = p;
+    p = ngx_cpymem(p, head, sizeof(head) - 1);
+    p += ngx_http_clinic_text_escape_html(p, vars.list_url.data,
+                                          vars.list_url.len);
+    p = ngx_cpymem(p, tail, sizeof(tail) - 1);
+    vars.content.len = p - vars.content.data;
+
+    ngx_str_set(&vars.title, "This article has been removed");
+    ngx_str_set(&vars.summary, "This article has been removed.");
+
+    return ngx_http_clinic_articles_error_page(r, NGX_HTTP_CLINIC_GONE, &vars);
+}
+
+
 /* a 404 page in the tenant's template, or a JSON error for the API */
 
 static ngx_int_t
 ngx_http_clinic_articles_not_found(ngx_http_request_t *r, ngx_uint_t api)
 {
-    uint64_t                     v;
-    ngx_str_t                    empty;
-    ngx_http_clinic_page_t       page;
-    ngx_http_clinic_template_t  *tpl;
     ngx_http_clinic_page_vars_t  vars;
 
     if (api) {
@@ -819,51 +979,73 @@ ngx_http_clinic_articles_not_found(ngx_http_request_t *r, ngx_uint_t api)
                                           "no such article");
     }
 
-    tpl = NULL;
-
-    if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL || tpl == NULL) {
-        tpl = ngx_http_clinic_template_default(r->pool, 0);
-        if (tpl == NULL) {
-            return NGX_HTTP_NOT_FOUND;
-        }
-    }
-
     ngx_memzero(&vars, sizeof(ngx_http_clinic_page_vars_t));
-    ngx_memzero(&page, sizeof(ngx_http_clinic_page_t));
-    ngx_str_null(&empty);
 
     ngx_http_clinic_site_vars(r, &vars);
 
-    if (ngx_http_clinic_site_url(r, NULL, &empty, &vars.canonical) != NGX_OK)
-    {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    vars.not_found = 1;
     ngx_str_set(&vars.title, "Page not found");
     ngx_str_set(&vars.summary, "This page does not exist.");
     ngx_str_set(&vars.content,
                 "<p>Sorry, we could not find that page. "
                 "Our treatments are listed on the articles page.</p>");
 
-    if (ngx_http_clinic_render_page(r->pool, tpl, &vars, &page.body)
-        != NGX_OK)
-    {
-        return NGX_HTTP_NOT_FOUND;
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clinic: no article at \"%V\"", &r->uri);
+
+    return ngx_http_clinic_articles_error_page(r, NGX_HTTP_NOT_FOUND, &vars);
+}
+
+
+/*
+ * An error page (404, 410) in the tenant's template: the listing's
+ * canonical link, no JSON-LD, never cached; a failure to render it still
+ * answers the status, with nginx's own page.
+ */
+
+static ngx_int_t
+ngx_http_clinic_articles_error_page(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_clinic_page_vars_t *vars)
+{
+    uint64_t                     v;
+    ngx_str_t                    empty;
+    ngx_http_clinic_page_t       page;
+    ngx_http_clinic_template_t  *tpl;
+
+    tpl = NULL;
+
+    if (ngx_http_clinic_articles_index(r, &v, &tpl) == NULL || tpl == NULL) {
+        tpl = ngx_http_clinic_template_default(r->pool, 0);
+        if (tpl == NULL) {
+            return status;
+        }
     }
 
-    page.status = NGX_HTTP_NOT_FOUND;
+    ngx_memzero(&page, sizeof(ngx_http_clinic_page_t));
+    ngx_str_null(&empty);
+
+    if (ngx_http_clinic_site_url(r, NULL, &empty, &vars->canonical)
+        != NGX_OK)
+    {
+        return status;
+    }
+
+    vars->not_found = 1;
+
+    if (ngx_http_clinic_render_page(r->pool, tpl, vars, &page.body)
+        != NGX_OK)
+    {
+        return status;
+    }
+
+    page.status = status;
     page.type = NGX_HTTP_CLINIC_TYPE_HTML;
 
-    /* a 404 is not cached by anyone and cannot be revalidated */
+    /* not cached by anyone and cannot be revalidated */
 
-    r->headers_out.status = NGX_HTTP_NOT_FOUND;
+    r->headers_out.status = status;
     r->headers_out.content_length_n = page.body.len;
     ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/html") - 1;
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "clinic: no article at \"%V\"", &r->uri);
 
     return ngx_http_clinic_site_send(r, &page, NULL, NULL);
 }

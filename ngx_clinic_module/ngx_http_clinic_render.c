@@ -31,6 +31,15 @@
  *
  *   API        compact JSON and a final newline, like every other JSON
  *              answer of the module.
+ *
+ *   XML        the sitemap and the Atom feed are UTF-8, escaped for XML
+ *              (the HTML escaper's five, and the characters XML 1.0 does
+ *              not allow replaced), one element a line; an unknown time
+ *              leaves out <lastmod>, an empty summary <summary>.
+ *
+ *   feed_link  an Atom <link rel="alternate"> for the head and a newline,
+ *              or nothing when the server has no clinic_feed: a template
+ *              without a feed renders byte for byte as before.
  */
 
 
@@ -72,6 +81,7 @@ typedef enum {
     NGX_HTTP_CLINIC_SEG_PHONE,
     NGX_HTTP_CLINIC_SEG_PHONE_LINK,
     NGX_HTTP_CLINIC_SEG_ARTICLES_URL,
+    NGX_HTTP_CLINIC_SEG_FEED_LINK,
     NGX_HTTP_CLINIC_SEG_N
 } ngx_http_clinic_segment_e;
 
@@ -93,6 +103,16 @@ typedef struct {
 } ngx_http_clinic_out_t;
 
 
+/* writes markup into o; called twice by ngx_http_clinic_render_twice() */
+typedef void (*ngx_http_clinic_write_pt)(ngx_http_clinic_out_t *o,
+    void *data);
+
+
+/* an escaper of ngx_http_clinic_text.h: dst NULL only measures */
+typedef size_t (*ngx_http_clinic_escape_pt)(u_char *dst, const u_char *src,
+    size_t len);
+
+
 struct ngx_http_clinic_template_s {
     ngx_http_clinic_segment_t       *segs;
     ngx_uint_t                       nsegs;
@@ -110,6 +130,21 @@ static void ngx_http_clinic_template_error(ngx_pool_t *pool, ngx_str_t *err,
 static size_t ngx_http_clinic_iso_time(u_char *buf, time_t t);
 static ngx_int_t ngx_http_clinic_render_phone_link(ngx_pool_t *pool,
     ngx_str_t *phone, ngx_str_t *out);
+static ngx_int_t ngx_http_clinic_render_feed_link(ngx_pool_t *pool,
+    ngx_http_clinic_page_vars_t *vars, ngx_str_t *out);
+static void ngx_http_clinic_feed_link_write(ngx_http_clinic_out_t *o,
+    void *data);
+static ngx_int_t ngx_http_clinic_render_twice(ngx_pool_t *pool,
+    ngx_http_clinic_write_pt write, void *data, ngx_str_t *out);
+static void ngx_http_clinic_sitemap_write(ngx_http_clinic_out_t *o,
+    void *data);
+static void ngx_http_clinic_feed_write(ngx_http_clinic_out_t *o, void *data);
+static void ngx_http_clinic_out_xml(ngx_http_clinic_out_t *o, ngx_str_t *s);
+static void ngx_http_clinic_out_escaped(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_escape_pt escape, ngx_str_t *s);
+static void ngx_http_clinic_out_time(ngx_http_clinic_out_t *o, time_t t);
+static void ngx_http_clinic_out_elt(ngx_http_clinic_out_t *o,
+    const char *name, ngx_str_t *s);
 static void ngx_http_clinic_out(ngx_http_clinic_out_t *o, const char *s);
 static void ngx_http_clinic_out_str(ngx_http_clinic_out_t *o, u_char *data,
     size_t len);
@@ -158,7 +193,8 @@ static ngx_str_t  ngx_http_clinic_placeholders[] = {
     ngx_string("jsonld"),
     ngx_string("clinic_phone"),
     ngx_string("clinic_phone_link"),
-    ngx_string("articles_url")
+    ngx_string("articles_url"),
+    ngx_string("feed_link")
 };
 
 
@@ -179,7 +215,7 @@ static ngx_str_t  ngx_http_clinic_placeholders[] = {
 "<title>{{title}} \xe2\x80\x93 {{clinic_name}}</title>\n"                     \
 "<meta name=\"description\" content=\"{{summary}}\">\n"                      \
 "<link rel=\"canonical\" href=\"{{canonical}}\">\n"                          \
-"{{jsonld}}\n"                                                               \
+"{{feed_link}}{{jsonld}}\n"                                                  \
 "<style>\n"                                                                  \
 "body{margin:0;color:#1c2630;background:#fff;font:1.0625rem/1.6 system-ui,"  \
 "-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif}\n"                      \
@@ -511,7 +547,10 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
 
     if (ngx_http_clinic_render_phone_link(pool, &vars->phone,
                                     &values[NGX_HTTP_CLINIC_SEG_PHONE_LINK])
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_clinic_render_feed_link(pool, vars,
+                                     &values[NGX_HTTP_CLINIC_SEG_FEED_LINK])
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -540,6 +579,7 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
         case NGX_HTTP_CLINIC_SEG_CONTENT:
         case NGX_HTTP_CLINIC_SEG_JSONLD:
         case NGX_HTTP_CLINIC_SEG_PHONE_LINK:
+        case NGX_HTTP_CLINIC_SEG_FEED_LINK:
             len += values[type].len;
             break;
 
@@ -568,6 +608,7 @@ ngx_http_clinic_render_page(ngx_pool_t *pool,
         case NGX_HTTP_CLINIC_SEG_CONTENT:
         case NGX_HTTP_CLINIC_SEG_JSONLD:
         case NGX_HTTP_CLINIC_SEG_PHONE_LINK:
+        case NGX_HTTP_CLINIC_SEG_FEED_LINK:
             /* an empty value may have NULL data: memcpy() must not see it */
             if (values[type].len) {
                 p = ngx_cpymem(p, values[type].data, values[type].len);
@@ -768,6 +809,65 @@ ngx_http_clinic_render_phone_link(ngx_pool_t *pool, ngx_str_t *phone,
 }
 
 
+/* <link rel="alternate" type="application/atom+xml" ...>, or nothing */
+
+static ngx_int_t
+ngx_http_clinic_render_feed_link(ngx_pool_t *pool,
+    ngx_http_clinic_page_vars_t *vars, ngx_str_t *out)
+{
+    if (vars->feed_url.len == 0) {
+        ngx_str_null(out);
+        return NGX_OK;
+    }
+
+    return ngx_http_clinic_render_twice(pool, ngx_http_clinic_feed_link_write,
+                                        vars, out);
+}
+
+
+static void
+ngx_http_clinic_feed_link_write(ngx_http_clinic_out_t *o, void *data)
+{
+    ngx_http_clinic_page_vars_t  *vars = data;
+
+    ngx_http_clinic_out(o, "<link rel=\"alternate\" "
+                           "type=\"application/atom+xml\" title=\"");
+    ngx_http_clinic_out_esc(o, &vars->clinic_name);
+    ngx_http_clinic_out(o, "\" href=\"");
+    ngx_http_clinic_out_esc(o, &vars->feed_url);
+    ngx_http_clinic_out(o, "\">\n");
+}
+
+
+/* measures with write(), then writes into exactly that much pool memory */
+
+static ngx_int_t
+ngx_http_clinic_render_twice(ngx_pool_t *pool,
+    ngx_http_clinic_write_pt write, void *data, ngx_str_t *out)
+{
+    ngx_http_clinic_out_t  o;
+
+    o.p = NULL;
+    o.len = 0;
+
+    write(&o, data);
+
+    out->data = ngx_pnalloc(pool, o.len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    o.p = out->data;
+    o.len = 0;
+
+    write(&o, data);
+
+    out->len = o.len;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_clinic_out(ngx_http_clinic_out_t *o, const char *s)
 {
@@ -789,15 +889,55 @@ ngx_http_clinic_out_str(ngx_http_clinic_out_t *o, u_char *data, size_t len)
 static void
 ngx_http_clinic_out_esc(ngx_http_clinic_out_t *o, ngx_str_t *s)
 {
+    ngx_http_clinic_out_escaped(o, ngx_http_clinic_text_escape_html, s);
+}
+
+
+static void
+ngx_http_clinic_out_xml(ngx_http_clinic_out_t *o, ngx_str_t *s)
+{
+    ngx_http_clinic_out_escaped(o, ngx_http_clinic_text_escape_xml, s);
+}
+
+
+static void
+ngx_http_clinic_out_escaped(ngx_http_clinic_out_t *o,
+    ngx_http_clinic_escape_pt escape, ngx_str_t *s)
+{
     size_t  n;
 
-    n = ngx_http_clinic_text_escape_html(o->p, s->data, s->len);
+    n = escape(o->p, s->data, s->len);
 
     o->len += n;
 
     if (o->p) {
         o->p += n;
     }
+}
+
+
+static void
+ngx_http_clinic_out_time(ngx_http_clinic_out_t *o, time_t t)
+{
+    u_char  iso[NGX_HTTP_CLINIC_ISO_LEN];
+
+    ngx_http_clinic_out_str(o, iso, ngx_http_clinic_iso_time(iso, t));
+}
+
+
+/* <name>escaped s</name> and a newline */
+
+static void
+ngx_http_clinic_out_elt(ngx_http_clinic_out_t *o, const char *name,
+    ngx_str_t *s)
+{
+    ngx_http_clinic_out(o, "<");
+    ngx_http_clinic_out(o, name);
+    ngx_http_clinic_out(o, ">");
+    ngx_http_clinic_out_xml(o, s);
+    ngx_http_clinic_out(o, "</");
+    ngx_http_clinic_out(o, name);
+    ngx_http_clinic_out(o, ">\n");
 }
 
 
@@ -1486,4 +1626,100 @@ ngx_http_clinic_json_time(time_t t)
     }
 
     return json_stringn((const char *) iso, len);
+}
+
+
+ngx_int_t
+ngx_http_clinic_render_xml(ngx_pool_t *pool, ngx_http_clinic_xml_view_t *view,
+    ngx_str_t *out)
+{
+    return ngx_http_clinic_render_twice(pool,
+                                        view->feed
+                                        ? ngx_http_clinic_feed_write
+                                        : ngx_http_clinic_sitemap_write,
+                                        view, out);
+}
+
+
+static void
+ngx_http_clinic_sitemap_write(ngx_http_clinic_out_t *o, void *data)
+{
+    ngx_http_clinic_xml_view_t  *xml = data;
+
+    ngx_uint_t                    i;
+    ngx_http_clinic_list_item_t  *it;
+
+    ngx_http_clinic_out(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                           "<urlset xmlns=\"http://www.sitemaps.org/"
+                           "schemas/sitemap/0.9\">\n");
+
+    for (i = 0; i <= xml->n; i++) {
+        it = (i == 0) ? xml->list : &xml->items[i - 1];
+
+        ngx_http_clinic_out(o, "<url>\n");
+        ngx_http_clinic_out_elt(o, "loc", &it->url);
+
+        if (it->updated > 0) {
+            ngx_http_clinic_out(o, "<lastmod>");
+            ngx_http_clinic_out_time(o, it->updated);
+            ngx_http_clinic_out(o, "</lastmod>\n");
+        }
+
+        ngx_http_clinic_out(o, "</url>\n");
+    }
+
+    ngx_http_clinic_out(o, "</urlset>\n");
+}
+
+
+static void
+ngx_http_clinic_feed_write(ngx_http_clinic_out_t *o, void *data)
+{
+    ngx_http_clinic_xml_view_t  *xml = data;
+
+    ngx_uint_t                    i;
+    ngx_http_clinic_list_item_t  *it;
+    ngx_http_clinic_feed_view_t  *feed;
+
+    feed = xml->feed;
+
+    ngx_http_clinic_out(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                           "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    ngx_http_clinic_out_elt(o, "id", &feed->id);
+    ngx_http_clinic_out_elt(o, "title", &feed->title);
+    ngx_http_clinic_out(o, "<updated>");
+    ngx_http_clinic_out_time(o, feed->updated);
+    ngx_http_clinic_out(o, "</updated>\n"
+                           "<link rel=\"self\" type=\"application/atom+xml\" "
+                           "href=\"");
+    ngx_http_clinic_out_xml(o, &feed->self);
+    ngx_http_clinic_out(o, "\"/>\n"
+                           "<link rel=\"alternate\" type=\"text/html\" "
+                           "href=\"");
+    ngx_http_clinic_out_xml(o, &feed->alternate);
+    ngx_http_clinic_out(o, "\"/>\n<author>");
+    ngx_http_clinic_out_elt(o, "name", &feed->title);
+    ngx_http_clinic_out(o, "</author>\n");
+
+    for (i = 0; i < xml->n; i++) {
+        it = &xml->items[i];
+
+        ngx_http_clinic_out(o, "<entry>\n");
+        ngx_http_clinic_out_elt(o, "id", &it->url);
+        ngx_http_clinic_out_elt(o, "title", &it->title);
+        ngx_http_clinic_out(o, "<link rel=\"alternate\" type=\"text/html\" "
+                               "href=\"");
+        ngx_http_clinic_out_xml(o, &it->url);
+        ngx_http_clinic_out(o, "\"/>\n<updated>");
+        ngx_http_clinic_out_time(o, it->updated);
+        ngx_http_clinic_out(o, "</updated>\n");
+
+        if (it->summary.len) {
+            ngx_http_clinic_out_elt(o, "summary", &it->summary);
+        }
+
+        ngx_http_clinic_out(o, "</entry>\n");
+    }
+
+    ngx_http_clinic_out(o, "</feed>\n");
 }

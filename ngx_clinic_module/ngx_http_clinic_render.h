@@ -30,6 +30,7 @@ typedef struct {
     ngx_str_t                        contact_url;
     ngx_str_t                        list_url;   /* the articles prefix */
     ngx_str_t                        phone;      /* clinic_phone */
+    ngx_str_t                        feed_url;   /* the Atom feed, or none */
     time_t                           updated;
     unsigned                         article:1;  /* MedicalWebPage JSON-LD */
     unsigned                         contact:1;  /* ContactPage JSON-LD */
@@ -86,6 +87,25 @@ typedef struct {
 } ngx_http_clinic_link_item_t;
 
 
+/* the Atom feed's own elements (docs/directives.md, clinic_feed) */
+typedef struct {
+    ngx_str_t                        id;         /* the listing's URL */
+    ngx_str_t                        title;      /* the clinic's name */
+    ngx_str_t                        self;       /* the feed's URL */
+    ngx_str_t                        alternate;  /* the listing's URL */
+    time_t                           updated;
+} ngx_http_clinic_feed_view_t;
+
+
+/* the sitemap (feed NULL) or the feed */
+typedef struct {
+    ngx_http_clinic_feed_view_t     *feed;
+    ngx_http_clinic_list_item_t     *list;       /* the listing's entry */
+    ngx_http_clinic_list_item_t     *items;
+    ngx_uint_t                       n;
+} ngx_http_clinic_xml_view_t;
+
+
 /* an article record of the API (docs/api.md) */
 typedef struct {
     ngx_http_clinic_list_item_t      item;
@@ -102,7 +122,7 @@ typedef struct {
 /*
  * Compiles a template: {{name}} placeholders (title, summary, content,
  * slug, tenant, clinic_name, clinic_phone, clinic_phone_link, canonical,
- * contact_url, list_url, articles_url, updated, jsonld); an unknown
+ * contact_url, list_url, articles_url, updated, jsonld, feed_link); an unknown
  * placeholder is an error, *err says which.  The template must hold
  * {{content}}.  text is not copied: keep it alive.
  */
@@ -139,6 +159,14 @@ ngx_int_t ngx_http_clinic_render_api_list(ngx_pool_t *pool,
 
 ngx_int_t ngx_http_clinic_render_api_article(ngx_pool_t *pool,
     ngx_http_clinic_api_article_t *article, ngx_str_t *out);
+
+/*
+ * Without feed, the sitemap (sitemaps.org 0.9): the listing (list), then
+ * the n items.  With feed, the Atom 1.0 feed (RFC 4287): the items are its
+ * entries, in the order given.  URLs are taken as they are (absolute).
+ */
+ngx_int_t ngx_http_clinic_render_xml(ngx_pool_t *pool,
+    ngx_http_clinic_xml_view_t *view, ngx_str_t *out);
 
 
 #endif /* _NGX_HTTP_CLINIC_RENDER_H_INCLUDED_ */

@@ -21,10 +21,6 @@
 #include "ngx_http_clinic_site.h"
 
 
-static ngx_int_t ngx_http_clinic_site_base(ngx_http_request_t *r,
-    ngx_str_t *base);
-
-
 void
 ngx_http_clinic_site_vars(ngx_http_request_t *r,
     ngx_http_clinic_page_vars_t *vars)
@@ -47,6 +43,8 @@ ngx_http_clinic_site_vars(ngx_http_request_t *r,
     } else {
         ngx_str_set(&vars->list_url, "/");
     }
+
+    vars->feed_url = cscf->feed_prefix;
 }
 
 
@@ -75,6 +73,8 @@ ngx_http_clinic_site_hash(ngx_http_request_t *r, uint64_t h)
     h = ngx_http_clinic_hash(h, "", 1);
     h = ngx_http_clinic_hash(h, cscf->phone.data, cscf->phone.len);
     h = ngx_http_clinic_hash(h, "", 1);
+    h = ngx_http_clinic_hash(h, cscf->feed_prefix.data, cscf->feed_prefix.len);
+    h = ngx_http_clinic_hash(h, "", 1);
 
     if (cscf->server_names && cscf->server_names->nelts) {
         sn = cscf->server_names->elts;
@@ -87,15 +87,11 @@ ngx_http_clinic_site_hash(ngx_http_request_t *r, uint64_t h)
 
 /* clinic_base_url, else https:// and the first plain server_name, or none */
 
-static ngx_int_t
-ngx_http_clinic_site_base(ngx_http_request_t *r, ngx_str_t *base)
+ngx_int_t
+ngx_http_clinic_site_base(ngx_pool_t *pool, ngx_http_clinic_loc_conf_t *clcf,
+    ngx_http_clinic_srv_conf_t *cscf, ngx_str_t *base)
 {
-    ngx_str_t                   *sn;
-    ngx_http_clinic_loc_conf_t  *clcf;
-    ngx_http_clinic_srv_conf_t  *cscf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_clinic_module);
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+    ngx_str_t  *sn;
 
     *base = clcf->base_url;
 
@@ -114,7 +110,7 @@ ngx_http_clinic_site_base(ngx_http_request_t *r, ngx_str_t *base)
     }
 
     base->len = sizeof("https://") - 1 + sn[0].len;
-    base->data = ngx_pnalloc(r->pool, base->len);
+    base->data = ngx_pnalloc(pool, base->len);
     if (base->data == NULL) {
         return NGX_ERROR;
     }
@@ -129,11 +125,20 @@ ngx_int_t
 ngx_http_clinic_site_url(ngx_http_request_t *r, ngx_str_t *path,
     ngx_str_t *slug, ngx_str_t *url)
 {
-    u_char                      *p;
-    ngx_str_t                    base, prefix;
-    ngx_http_clinic_srv_conf_t  *cscf;
+    return ngx_http_clinic_site_conf_url(r->pool,
+                       ngx_http_get_module_loc_conf(r, ngx_http_clinic_module),
+                       ngx_http_get_module_srv_conf(r, ngx_http_clinic_module),
+                       path, slug, url);
+}
 
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
+
+ngx_int_t
+ngx_http_clinic_site_conf_url(ngx_pool_t *pool,
+    ngx_http_clinic_loc_conf_t *clcf, ngx_http_clinic_srv_conf_t *cscf,
+    ngx_str_t *path, ngx_str_t *slug, ngx_str_t *url)
+{
+    u_char     *p;
+    ngx_str_t   base, prefix;
 
     if (path) {
         prefix = *path;
@@ -146,12 +151,12 @@ ngx_http_clinic_site_url(ngx_http_request_t *r, ngx_str_t *path,
         }
     }
 
-    if (ngx_http_clinic_site_base(r, &base) != NGX_OK) {
+    if (ngx_http_clinic_site_base(pool, clcf, cscf, &base) != NGX_OK) {
         return NGX_ERROR;
     }
 
     url->len = base.len + prefix.len + slug->len;
-    url->data = ngx_pnalloc(r->pool, url->len);
+    url->data = ngx_pnalloc(pool, url->len);
     if (url->data == NULL) {
         return NGX_ERROR;
     }
@@ -263,6 +268,16 @@ ngx_http_clinic_site_send(ngx_http_request_t *r, ngx_http_clinic_page_t *page,
         ngx_str_set(&r->headers_out.content_type,
                     "application/json; charset=utf-8");
         r->headers_out.content_type_len = sizeof("application/json") - 1;
+
+    } else if (page->type == NGX_HTTP_CLINIC_TYPE_XML) {
+        ngx_str_set(&r->headers_out.content_type,
+                    "application/xml; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("application/xml") - 1;
+
+    } else if (page->type == NGX_HTTP_CLINIC_TYPE_ATOM) {
+        ngx_str_set(&r->headers_out.content_type,
+                    "application/atom+xml; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("application/atom+xml") - 1;
 
     } else {
         ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");

@@ -15,6 +15,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_render.h"
 #include "ngx_http_clinic_cache.h"
 
@@ -32,6 +33,19 @@ uint64_t ngx_http_clinic_site_hash(ngx_http_request_t *r, uint64_t h);
  */
 ngx_int_t ngx_http_clinic_site_url(ngx_http_request_t *r, ngx_str_t *path,
     ngx_str_t *slug, ngx_str_t *url);
+
+/* the same, as a location's settings (clcf) make it */
+ngx_int_t ngx_http_clinic_site_conf_url(ngx_pool_t *pool,
+    ngx_http_clinic_loc_conf_t *clcf, ngx_http_clinic_srv_conf_t *cscf,
+    ngx_str_t *path, ngx_str_t *slug, ngx_str_t *url);
+
+/*
+ * What absolute URLs start with: clinic_base_url, else https:// and the
+ * first plain server_name; empty when neither is known (a wildcard name)
+ */
+ngx_int_t ngx_http_clinic_site_base(ngx_pool_t *pool,
+    ngx_http_clinic_loc_conf_t *clcf, ngx_http_clinic_srv_conf_t *cscf,
+    ngx_str_t *base);
 
 /*
  * The location's template, else the built-in one (form: the contact

@@ -55,7 +55,7 @@ enum {
 };
 
 
-#define NGX_HTTP_CLINIC_HANDLERS   6    /* ngx_http_clinic_handler_e */
+#define NGX_HTTP_CLINIC_HANDLERS   8    /* ngx_http_clinic_handler_e */
 #define NGX_HTTP_CLINIC_CLASSES    5    /* 1xx..5xx */
 
 

@@ -106,7 +106,8 @@ static const char  *ngx_http_clinic_latency_labels[] = {
 
 
 static const char  *ngx_http_clinic_handler_names[] = {
-    "none", "articles", "api", "contact", "admin", "status"
+    "none", "articles", "api", "contact", "admin", "status", "sitemap",
+    "feed"
 };
 
 

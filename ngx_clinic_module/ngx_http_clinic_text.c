@@ -2,7 +2,7 @@
 /*
  * Ground layer, pure C (no nginx header): the text rules every part of the
  * module shares, each defined once here.  UTF-8 validation and counting,
- * HTML escaping, the slug rule, and the byte order of strings.  The
+ * HTML and XML escaping, the slug rule, and the byte order of strings.  The
  * article and form parsers, the renderer and the handlers all call these.
  */
 
@@ -104,6 +104,78 @@ ngx_http_clinic_text_escape_html(u_char *dst, const u_char *src,
             memcpy(dst + n, "&#39;", 5);
             n += 5;
             break;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The same for XML 1.0 text and attributes, of valid UTF-8: the C0
+ * controls XML does not allow (all but TAB, LF and CR) become spaces, and
+ * U+FFFE and U+FFFF, which it does not allow either, U+FFFD.  A feed
+ * reader refuses a whole feed over one such character.  dst NULL only
+ * measures.
+ */
+
+size_t
+ngx_http_clinic_text_escape_xml(u_char *dst, const u_char *src, size_t len)
+{
+    u_char  c;
+    size_t  i, n, run;
+
+    n = 0;
+    i = 0;
+
+    while (i < len) {
+
+        for (run = i; i < len; i++) {
+            c = src[i];
+
+            if (ngx_http_clinic_text_escape_extra[c]
+                || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                || (c == 0xef && i + 2 < len && src[i + 1] == 0xbf
+                    && (src[i + 2] == 0xbe || src[i + 2] == 0xbf)))
+            {
+                break;
+            }
+        }
+
+        if (i > run) {
+            if (dst) {
+                memcpy(dst + n, src + run, i - run);
+            }
+
+            n += i - run;
+        }
+
+        if (i == len) {
+            break;
+        }
+
+        c = src[i];
+
+        if (c == 0xef) {
+            if (dst) {
+                memcpy(dst + n, "\xef\xbf\xbd", 3);
+            }
+
+            n += 3;
+            i += 3;
+
+        } else if (c < 0x20) {
+            if (dst) {
+                dst[n] = ' ';
+            }
+
+            n++;
+            i++;
+
+        } else {
+            n += ngx_http_clinic_text_escape_html(dst ? dst + n : NULL,
+                                                  src + i, 1);
+            i++;
         }
     }
 

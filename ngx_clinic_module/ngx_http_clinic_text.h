@@ -17,6 +17,8 @@
 
 size_t ngx_http_clinic_text_escape_html(u_char *dst, const u_char *src,
     size_t len);
+size_t ngx_http_clinic_text_escape_xml(u_char *dst, const u_char *src,
+    size_t len);
 size_t ngx_http_clinic_text_utf8_check(const u_char *p, size_t n);
 size_t ngx_http_clinic_text_utf8_chars(const u_char *p, size_t n);
 int ngx_http_clinic_text_slug_valid(const u_char *p, size_t n);

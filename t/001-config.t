@@ -675,3 +675,128 @@ empty value
     }
 --- emerg
 "clinic_phone" directive is not allowed here
+
+
+
+=== TEST 49: clinic_base_url with a path: the site is served from its root
+--- config
+    clinic_base_url https://clinic.example/clinic;  # HERE
+--- emerg
+clinic_base_url "https://clinic\.example/clinic" has a path: use http\(s\)://host\[:port\], the site is served from its root
+
+
+
+=== TEST 50: clinic_base_url with a query
+--- config
+    location / {
+        clinic_base_url https://clinic.example?x=1;  # HERE
+    }
+--- emerg
+clinic_base_url "https://clinic\.example\?x=1" has a path
+
+
+
+=== TEST 51: clinic_base_url with two trailing slashes is a path too
+--- config
+    clinic_base_url https://clinic.example:8443//;  # HERE
+--- emerg
+clinic_base_url "https://clinic\.example:8443//" has a path
+
+
+
+=== TEST 52: clinic_base_url without a host
+--- config
+    clinic_base_url https:///;  # HERE
+--- emerg
+invalid clinic_base_url "https:///": use http\(s\)://host\[:port\]
+
+
+
+=== TEST 53: clinic_base_url with a port and one trailing slash, which is dropped
+--- config
+    clinic_base_url https://clinic.example:8443/;
+    clinic_content $FILES;
+    location /treatments/ { clinic_articles; }
+    location = /sitemap.xml { clinic_sitemap; }
+--- ok
+
+
+
+=== TEST 54: clinic_sitemap without a clinic_articles location in its server
+--- config
+    clinic_content $FILES;
+    location = /sitemap.xml { clinic_sitemap; }  # HERE
+    location /api/ { clinic_api; }
+--- emerg
+"clinic_sitemap" needs a "clinic_articles" location in its server
+
+
+
+=== TEST 55: clinic_feed without a clinic_articles location; another server's does not count
+--- http_config
+    server {
+        listen 127.0.0.1:$PORT;
+        server_name other.example;
+        clinic_content $FILES;
+        location /treatments/ { clinic_articles; }
+    }
+--- config
+    location = /feed.xml {
+        clinic_feed;  # HERE
+    }
+--- emerg
+"clinic_feed" needs a "clinic_articles" location in its server
+
+
+
+=== TEST 56: clinic_feed of a server whose first server_name is a wildcard, without clinic_base_url
+--- http_config
+    server {
+        listen 127.0.0.1:$PORT;
+        server_name *.clinic.example;
+        clinic_tenant wild;
+        clinic_content $FILES;
+        location /treatments/ { clinic_articles; }
+        location = /feed.xml { clinic_feed; }  # HERE
+        location = /sitemap.xml { clinic_sitemap; }
+    }
+--- emerg
+"clinic_feed" needs absolute URLs: set "clinic_base_url", or a first server_name that is not a wildcard,
+
+
+
+=== TEST 57: the same with clinic_base_url, in the articles location that the sitemap lists, before it
+--- http_config
+    server {
+        listen 127.0.0.1:$PORT;
+        server_name *.clinic.example;
+        clinic_tenant wild;
+        clinic_content $FILES;
+        location = /sitemap.xml { clinic_sitemap; }
+        location = /feed.xml { clinic_feed; }
+        location /treatments/ {
+            clinic_articles;
+            clinic_base_url https://www.clinic.example;
+        }
+    }
+--- ok
+
+
+
+=== TEST 58: clinic_sitemap is a location's handler
+--- config
+    clinic_sitemap;  # HERE
+--- emerg
+"clinic_sitemap" directive is not allowed here
+
+
+
+=== TEST 59: clinic_feed and another clinic handler in one location
+--- config
+    clinic_content $FILES;
+    location /treatments/ {
+        clinic_articles;
+        clinic_feed;  # HERE
+    }
+--- emerg
+"clinic_feed" directive conflicts with another clinic handler in this location

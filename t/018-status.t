@@ -10,7 +10,9 @@ $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
 ClinicTest::redis_start();
 
-our $N = 3000;
+# the sanitizer build starts 3,000 server blocks too slowly for the runner;
+# 600 still make a page of several buffers
+our $N = $ENV{TEST_CLINIC_ASAN} ? 600 : 3000;
 
 # $N tenants on one node, all of one Redis
 our $Tenants = join '', map {
@@ -66,10 +68,11 @@ qr/\nclinic_cache_total\{tenant="t$::N\.example",layer="stale"\} 0\n# HELP clini
 --- http_config eval: $::Tenants
 --- config
     location = /metrics { clinic_status; }
---- request
-GET /metrics?tenant=t2999.example
+--- request eval
+"GET /metrics?tenant=t" . ($::N - 1) . ".example"
 --- response_body_like eval
-qr/\A(?:[^\n]*\n)*?# TYPE clinic_requests_total counter\n# HELP clinic_cache_total (?:(?!tenant="t[0-9]+\.example")(?!tenant="t2999\.example")[^\n]*\n|[^\n]*tenant="t2999\.example"[^\n]*\n)*\z/
+my $t = "t" . ($::N - 1) . "\\.example";
+qr/\A(?:[^\n]*\n)*?# TYPE clinic_requests_total counter\n# HELP clinic_cache_total (?:(?![^\n]*tenant=")[^\n]*\n|[^\n]*tenant="$t"[^\n]*\n)*\z/
 
 
 

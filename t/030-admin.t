@@ -227,3 +227,44 @@ qr/^\{"articles":\[\{"slug":"joint-manipulation","file":"joint-manipulation\.txt
 [404, 404, 404]
 --- response_body eval
 [qq{{"error":{"status":404,"message":"no such article"}}\n}, qq{{"error":{"status":404,"message":"no such article"}}\n}, qq{{"error":{"status":404,"message":"no such article"}}\n}]
+
+
+
+=== TEST 13: lint: redirect_from that cannot work (an article's own slug, a slug two articles claim, not a slug) and a removed: that is neither yes nor no
+--- http_config
+    clinic_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=$TEST_NGINX_REDIS_TIMEOUT;
+--- config
+    clinic_admin_token_file $TEST_NGINX_HTML_DIR/token;
+    clinic_content $TEST_NGINX_HTML_DIR/articles;
+    location /treatments/ { clinic_articles; }
+    location /admin/ { clinic_admin; }
+--- user_files
+>>> token
+token-of-localhost-0123456789
+>>> articles/alpha.txt
+---
+redirect_from: shared-old, Not A Slug, beta
+---
+Alpha
+>>> articles/beta.txt
+---
+redirect_from: shared-old
+---
+Beta
+>>> articles/kept.txt
+---
+removed: maybe
+---
+Kept
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_TOKEN}"
+--- request
+GET /admin/lint
+--- response_body eval
+'{"articles":[{"slug":"alpha","file":"alpha.txt","title":"Alpha","warnings":["line 2: redirect_from \"Not A Slug\" is not a slug (a-z, 0-9 and \"-\"), left out"],"unresolved_links":[]},'
+. '{"slug":"beta","file":"beta.txt","title":"Beta","warnings":[],"unresolved_links":[]},'
+. '{"slug":"kept","file":"kept.txt","title":"Kept","warnings":["line 2: removed \"maybe\" is neither yes nor no, the article is not removed"],"unresolved_links":[]}],'
+. '"problems":[{"file":"alpha.txt","reason":"redirect_from \"beta\" is the slug of beta.txt and is ignored, the article is served"},'
+. '{"file":"beta.txt","reason":"redirect_from \"shared-old\" is also claimed by alpha.txt, which wins"}],"ok":false}' . "\n"
+--- no_error_log
+[error]

@@ -368,7 +368,7 @@ main::auth()
 GET /admin/submissions.csv
 --- response_body eval
 qq{"id","received","status","name","late"\r\n}
-. join('', map { qq{"2-$_","","unread","N$_","} . ($_ == 250 ? 'x' : '') . qq{"\r\n} } 1 .. 250)
+. CORE::join('', map { qq{"2-$_","","unread","N$_","} . ($_ == 250 ? 'x' : '') . qq{"\r\n} } 1 .. 250)
 --- no_error_log
 [error]
 

@@ -90,8 +90,10 @@ is($?, 0, 'nginx -t accepts the demo configuration') or do {
     exit 1;
 };
 
+# as root, the workers run as root too (as under Test::Nginx): an
+# unprivileged worker cannot read a clone in a private folder (mktemp -d)
 $inst->nginx_spawn('-p', "$root/", '-c', "$dir/conf/demo.conf",
-                   '-g', 'daemon off;');
+                   '-g', $> == 0 ? 'daemon off; user root;' : 'daemon off;');
 $inst->{port} = $sites[0]{port};
 {
     my $deadline = time + 15 * ClinicChaos::slow();

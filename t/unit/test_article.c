@@ -673,6 +673,47 @@ test_front_matter_warnings(void **state)
 }
 
 
+/* redirect_from: slugs like aliases; removed: yes/no and its aliases */
+
+static void
+test_front_matter_redirect_removed(void **state)
+{
+    ngx_http_clinic_article_t  *art;
+
+    art = render(*state,
+                 "---\n"
+                 "REDIRECT_FROM:  old-name , Not A Slug,,-dash, older-2 \n"
+                 "removed: No\n"
+                 "---\n"
+                 "Title\n",
+                 TXT, "new-name", NULL);
+
+    assert_int_equal(art->nredirect_from, 2);
+    assert_string_equal(art->redirect_from[0].data, "old-name");
+    assert_string_equal(art->redirect_from[1].data, "older-2");
+    assert_int_equal(art->removed, 0);
+    assert_true(has_warning(art, "line 2: redirect_from \"Not A Slug\" is "
+                                 "not a slug"));
+    assert_true(has_warning(art, "line 2: redirect_from \"-dash\" is not "
+                                 "a slug"));
+    assert_int_equal(art->nwarnings, 2);
+    assert_int_equal(art->naliases, 0);
+
+    art = render(*state, "---\nremoved: YES\n---\n", TXT, "gone", NULL);
+    assert_int_equal(art->removed, 1);
+
+    art = render(*state, "---\nremoved: true\nremoved: 0\n---\nT\n", MD,
+                 "back", NULL);
+    assert_int_equal(art->removed, 0);
+
+    art = render(*state, "---\nremoved: perhaps\n---\nT\n", TXT, "odd",
+                 NULL);
+    assert_int_equal(art->removed, 0);
+    assert_true(has_warning(art, "line 2: removed \"perhaps\" is neither "
+                                 "yes nor no, the article is not removed"));
+}
+
+
 static void
 test_front_matter_unclosed(void **state)
 {
@@ -2154,6 +2195,7 @@ main(void)
         T(test_front_matter_keys),
         T(test_front_matter_warnings),
         T(test_front_matter_unclosed),
+        T(test_front_matter_redirect_removed),
         T(test_no_title),
         T(test_invalid_input),
         T(test_md_title_from_heading),
