@@ -84,13 +84,7 @@ error_log $T/logs/$1.log warn;
 pid $T/logs/$1.pid;
 events { worker_connections 1024; }
 http {
-    access_log off;
-    sendfile on;
-    client_body_temp_path $T/tmp/body;
-    proxy_temp_path $T/tmp/proxy;
-    fastcgi_temp_path $T/tmp/fastcgi;
-    uwsgi_temp_path $T/tmp/uwsgi;
-    scgi_temp_path $T/tmp/scgi;
+$(http_common)
     clinic_redis 127.0.0.1:1 timeout=100ms;
     clinic_cache_zone $2;
     server {

@@ -58,16 +58,6 @@ chmod 1777 "$T/spool"
 
 NGINX_PID= REDIS_PID= FAILED=0
 
-stop() {    # PID SIGNAL
-    local _
-    kill -"$2" "$1" 2>/dev/null || return 0
-    for _ in $(seq 100); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -125,12 +115,7 @@ pid $T/logs/nginx.pid;
 error_log $T/logs/error.log notice;
 events { worker_connections 1024; }
 http {
-    access_log off;
-    client_body_temp_path $T/tmp/body;
-    proxy_temp_path $T/tmp/proxy;
-    fastcgi_temp_path $T/tmp/fastcgi;
-    uwsgi_temp_path $T/tmp/uwsgi;
-    scgi_temp_path $T/tmp/scgi;
+$(http_common)
     server_names_hash_max_size 16384;
     clinic_redis 127.0.0.1:$RPORT timeout=200ms;
     clinic_spool $T/spool;

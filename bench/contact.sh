@@ -101,17 +101,6 @@ declare -A REDIS=()    # the pids of the redis-servers, by name
 WRK_PID=
 FAILED=0
 
-# stop PID SIGNAL: signal it, wait up to 5s, then SIGKILL
-stop() {
-    local _
-    kill -"$2" "$1" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$? pid

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Shell helpers shared by bench/run.sh and bench/contact.sh (sourced).
+# Shell helpers shared by the bench/*.sh scripts (sourced).
 
 say() { echo "== $*" >&2; }
 
@@ -26,13 +26,75 @@ to_ms() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# the worker: the master's only child
-worker_of() {
-    local master=$1 d ppid
+# the master's children (its workers), one pid a line
+children_of() {
+    local d ppid
     for d in /proc/[0-9]*; do
         ppid=$(awk '{print $4}' "$d/stat" 2>/dev/null) || continue
-        [ "$ppid" = "$master" ] && { echo "${d#/proc/}"; return; }
+        [ "$ppid" = "$1" ] && echo "${d#/proc/}"
     done
-    die "no worker process under nginx $master"
+    return 0
 }
 
+# the worker: the master's only child
+worker_of() {
+    local w
+    w=$(children_of "$1" | head -1)
+    [ -n "$w" ] || die "no worker process under nginx $1"
+    echo "$w"
+}
+
+# stop PID SIGNAL: signal it, wait up to 10s, then SIGKILL
+stop() {
+    local _
+    kill -"$2" "$1" 2>/dev/null || return 0
+    for _ in $(seq 100); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# start_redis DIR: a redis-server on the unix socket DIR/redis.sock only,
+# no persistence, as a child of this shell; sets REDIS_PID
+start_redis() {
+    local _
+    redis-server --port 0 --unixsocket "$1/redis.sock" --unixsocketperm 777 \
+        --save '' --appendonly no --dir "$1" --logfile "$1/logs/redis.log" \
+        --daemonize no &
+    REDIS_PID=$!
+    for _ in $(seq 50); do
+        redis-cli -s "$1/redis.sock" ping >/dev/null 2>&1 && break
+        kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server failed: $1/logs/redis.log"
+        sleep 0.1
+    done
+    redis-cli -s "$1/redis.sock" ping >/dev/null || die "redis-server does not answer"
+}
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+
+# keep_or_remove RC: at exit, keep the temporary folder $T when asked
+# (KEEP=1) or when something failed (not on ^C), else remove it
+keep_or_remove() {
+    if [ "${KEEP:-0}" = 1 ] || { [ "$1" -ne 0 ] && [ "$1" -ne 130 ]; }; then
+        echo "bench/$(basename "$0"): kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
+}
+
+# the http-level settings every bench nginx has: no access log, sendfile,
+# temporary files under $T/tmp
+http_common() {
+    cat <<END
+    access_log off;
+    sendfile on;
+    client_body_temp_path $T/tmp/body;
+    proxy_temp_path $T/tmp/proxy;
+    fastcgi_temp_path $T/tmp/fastcgi;
+    uwsgi_temp_path $T/tmp/uwsgi;
+    scgi_temp_path $T/tmp/scgi;
+END
+}

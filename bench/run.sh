@@ -56,17 +56,6 @@ mkdir -p "$T/content" "$T/www/static" "$T/conf" "$T/logs" "$T/wrk" "$T/tmp"
 NGINX_PIDS=()       # the nginx masters we started
 REDIS_PID=
 
-# stop PID SIGNAL: signal it, wait up to 5s, then SIGKILL
-stop() {
-    local i
-    kill -"$2" "$1" 2>/dev/null || return 0
-    for i in $(seq 50); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$? pid
@@ -77,12 +66,7 @@ cleanup() {
     if [ -n "$REDIS_PID" ]; then
         stop "$REDIS_PID" TERM
     fi
-    # kept for a look when asked or when something failed (not on ^C)
-    if [ "${KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 130 ]; }; then
-        echo "bench/run.sh: kept $T" >&2
-    else
-        rm -rf "$T"
-    fi
+    keep_or_remove $rc
     exit $rc
 }
 trap cleanup EXIT
@@ -96,16 +80,7 @@ fi
 # --- Redis: a unix socket only, no persistence --------------------------
 
 say "starting redis-server"
-redis-server --port 0 --unixsocket "$T/redis.sock" --unixsocketperm 777 \
-    --save '' --appendonly no --dir "$T" --logfile "$T/logs/redis.log" \
-    --daemonize no &
-REDIS_PID=$!
-for i in $(seq 50); do
-    redis-cli -s "$T/redis.sock" ping >/dev/null 2>&1 && break
-    kill -0 $REDIS_PID 2>/dev/null || die "redis-server failed: $T/logs/redis.log"
-    sleep 0.1
-done
-redis-cli -s "$T/redis.sock" ping >/dev/null || die "redis-server does not answer"
+start_redis "$T"
 
 # --- content: one article per size -------------------------------------
 
@@ -120,19 +95,8 @@ PORT_L1=${PORTS[0]} PORT_L2=${PORTS[1]} PORT_MISS=${PORTS[2]}
 
 # --- nginx -------------------------------------------------------------
 
-# common http-level settings; the pages are byte-identical in every
-# tenant: same clinic_name, server_name (the canonical URL) and files
-http_common() {
-    cat <<END
-    access_log off;
-    sendfile on;
-    client_body_temp_path $T/tmp/body;
-    proxy_temp_path $T/tmp/proxy;
-    fastcgi_temp_path $T/tmp/fastcgi;
-    uwsgi_temp_path $T/tmp/uwsgi;
-    scgi_temp_path $T/tmp/scgi;
-END
-}
+# the pages are byte-identical in every tenant: same clinic_name,
+# server_name (the canonical URL) and files
 
 tenant() {    # name port redis
     cat <<END
