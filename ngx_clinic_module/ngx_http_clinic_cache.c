@@ -1,10 +1,12 @@
 
 /*
  * The page cache's first layer (L1): one slab zone per node, shared by every
- * worker and tenant.  Entries sit in a red-black tree keyed by the crc32 of
- * the key (full key comparison on collision) and in an LRU queue, most
- * recently used first; an allocation that fails evicts from the tail of the
- * queue until it fits.  The zone, and so every entry, survives a reload.
+ * worker and tenant.  Entries sit in a hash table of chains keyed by the
+ * crc32 of the key (full key comparison on collision; a bucket per 8 KB of
+ * zone, so chains stay a node or two long however many pages there are) and
+ * in an LRU queue, most recently used first; an allocation that fails
+ * evicts from the tail of the queue until it fits.  The zone, and so every
+ * entry, survives a reload.
  */
 
 
@@ -25,25 +27,33 @@
 
 /*
  * An entry: the node and its key in one slab allocation, the blob in
- * another, so that replacing a blob leaves the node where it is in the tree
+ * another, so that replacing a blob leaves the node where it is in its bucket
  * and the queue.  blob == NULL makes the entry a pending marker alone; the
  * zone never holds an entry with neither a blob nor the pending flag.
  */
 
-typedef struct {
-    ngx_str_node_t                   sn;         /* sn.str: key, after node */
+typedef struct ngx_http_clinic_cache_node_s  ngx_http_clinic_cache_node_t;
+
+struct ngx_http_clinic_cache_node_s {
+    ngx_http_clinic_cache_node_t    *next;       /* in its bucket */
+    uint32_t                         hash;
+    ngx_str_t                        key;        /* after the node */
     ngx_queue_t                      queue;      /* LRU, head most recent */
     uint64_t                         version;
     u_char                          *blob;
     size_t                           blob_len;
     ngx_msec_t                       claimed;    /* when pending was set */
     ngx_uint_t                       pending;    /* unsigned  pending:1; */
-} ngx_http_clinic_cache_node_t;
+};
+
+
+/* the bytes of zone a bucket of the table is made for */
+#define NGX_HTTP_CLINIC_CACHE_BUCKET_BYTES  8192
 
 
 typedef struct {
-    ngx_rbtree_t                     rbtree;
-    ngx_rbtree_node_t                sentinel;
+    ngx_http_clinic_cache_node_t   **buckets;
+    ngx_uint_t                       mask;       /* buckets - 1 */
     ngx_queue_t                      queue;
     ngx_uint_t                       entries;
     size_t                           bytes;      /* blobs only */
@@ -105,7 +115,7 @@ ngx_http_clinic_cache_add_zone(ngx_conf_t *cf, size_t size)
 static ngx_int_t
 ngx_http_clinic_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    size_t                       len;
+    size_t                       len, n;
     ngx_slab_pool_t             *shpool;
     ngx_http_clinic_cache_sh_t  *sh;
 
@@ -128,7 +138,21 @@ ngx_http_clinic_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
+    /* a power of two of buckets, one per 8 KB of zone */
+
+    n = 64;
+
+    while (n * NGX_HTTP_CLINIC_CACHE_BUCKET_BYTES < shm_zone->shm.size) {
+        n *= 2;
+    }
+
+    sh->buckets = ngx_slab_calloc(shpool,
+                                  n * sizeof(ngx_http_clinic_cache_node_t *));
+    if (sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    sh->mask = n - 1;
     ngx_queue_init(&sh->queue);
 
     shpool->data = sh;
@@ -430,7 +454,7 @@ ngx_http_clinic_cache_release(ngx_shm_zone_t *zone, ngx_str_t *key)
 
 /*
  * Walks the whole LRU under the mutex: purges are rare (admin requests) and
- * the tree, ordered by hash, cannot find a prefix.  Pending markers go too;
+ * the hash table cannot find a prefix.  Pending markers go too;
  * their renderers' later _put() stores a new entry, _release() finds none.
  */
 
@@ -462,9 +486,9 @@ ngx_http_clinic_cache_purge(ngx_shm_zone_t *zone, ngx_str_t *prefix)
 
         cn = ngx_queue_data(q, ngx_http_clinic_cache_node_t, queue);
 
-        if (cn->sn.str.len >= prefix->len
+        if (cn->key.len >= prefix->len
             && (prefix->len == 0
-                || ngx_memcmp(cn->sn.str.data, prefix->data, prefix->len)
+                || ngx_memcmp(cn->key.data, prefix->data, prefix->len)
                    == 0))
         {
             ngx_http_clinic_cache_delete_locked(zone, cn);
@@ -490,20 +514,27 @@ ngx_http_clinic_cache_lookup_locked(ngx_shm_zone_t *zone, ngx_str_t *key)
 {
     ngx_http_clinic_cache_sh_t  *sh = zone->data;
 
-    uint32_t  hash;
+    uint32_t                       hash;
+    ngx_http_clinic_cache_node_t  *cn;
 
     hash = ngx_crc32_short(key->data, key->len);
 
-    /* sn is the node's first member */
+    for (cn = sh->buckets[hash & sh->mask]; cn; cn = cn->next) {
+        if (cn->hash == hash
+            && cn->key.len == key->len
+            && ngx_memcmp(cn->key.data, key->data, key->len) == 0)
+        {
+            return cn;
+        }
+    }
 
-    return (ngx_http_clinic_cache_node_t *)
-               ngx_str_rbtree_lookup(&sh->rbtree, key, hash);
+    return NULL;
 }
 
 
 /*
  * Called with the zone mutex held.  Returns a new entry with neither blob
- * nor pending flag, in the tree and at the head of the LRU: the caller must
+ * nor pending flag, in its bucket and at the head of the LRU: the caller must
  * give it one of the two (or delete it) before unlocking.
  */
 
@@ -528,11 +559,11 @@ ngx_http_clinic_cache_create_locked(ngx_shm_zone_t *zone, ngx_str_t *key,
         return NULL;
     }
 
-    cn->sn.str.len = key->len;
-    cn->sn.str.data = (u_char *) cn + sizeof(ngx_http_clinic_cache_node_t);
-    ngx_memcpy(cn->sn.str.data, key->data, key->len);
+    cn->key.len = key->len;
+    cn->key.data = (u_char *) cn + sizeof(ngx_http_clinic_cache_node_t);
+    ngx_memcpy(cn->key.data, key->data, key->len);
 
-    cn->sn.node.key = ngx_crc32_short(key->data, key->len);
+    cn->hash = ngx_crc32_short(key->data, key->len);
 
     cn->version = 0;
     cn->blob = NULL;
@@ -540,7 +571,9 @@ ngx_http_clinic_cache_create_locked(ngx_shm_zone_t *zone, ngx_str_t *key,
     cn->claimed = 0;
     cn->pending = 0;
 
-    ngx_rbtree_insert(&sh->rbtree, &cn->sn.node);
+    cn->next = sh->buckets[cn->hash & sh->mask];
+    sh->buckets[cn->hash & sh->mask] = cn;
+
     ngx_queue_insert_head(&sh->queue, &cn->queue);
     sh->entries++;
 
@@ -567,14 +600,21 @@ static void
 ngx_http_clinic_cache_delete_locked(ngx_shm_zone_t *zone,
     ngx_http_clinic_cache_node_t *cn)
 {
-    ngx_slab_pool_t             *shpool;
-    ngx_http_clinic_cache_sh_t  *sh;
+    ngx_slab_pool_t                *shpool;
+    ngx_http_clinic_cache_sh_t     *sh;
+    ngx_http_clinic_cache_node_t  **pp;
 
     sh = zone->data;
     shpool = (ngx_slab_pool_t *) zone->shm.addr;
 
     ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&sh->rbtree, &cn->sn.node);
+
+    for (pp = &sh->buckets[cn->hash & sh->mask]; *pp; pp = &(*pp)->next) {
+        if (*pp == cn) {
+            *pp = cn->next;
+            break;
+        }
+    }
 
     if (cn->blob) {
         ngx_slab_free_locked(shpool, cn->blob);

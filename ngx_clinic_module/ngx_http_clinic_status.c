@@ -592,16 +592,17 @@ ngx_http_clinic_status_zone(u_char *p, u_char *end,
                         "# TYPE clinic_cache_zone_bytes gauge\n"
                         "clinic_cache_zone_bytes{state=\"size\"} %uz\n"
                         "clinic_cache_zone_bytes{state=\"free\"} %uz\n"
-                        "# HELP clinic_cache_pages Pages held in the "
-                        "zone.\n"
-                        "# TYPE clinic_cache_pages gauge\n"
-                        "clinic_cache_pages %ui\n"
-                        "# HELP clinic_cache_page_bytes Bytes of the pages "
-                        "held, as served (without the zone's overhead).\n"
-                        "# TYPE clinic_cache_page_bytes gauge\n"
-                        "clinic_cache_page_bytes %uz\n"
-                        "# HELP clinic_cache_evictions_total Pages evicted "
-                        "to make room for others.\n"
+                        "# HELP clinic_cache_entries Entries held in the "
+                        "zone: pages, API records, folders' indexes.\n"
+                        "# TYPE clinic_cache_entries gauge\n"
+                        "clinic_cache_entries %ui\n"
+                        "# HELP clinic_cache_entry_bytes Bytes of the "
+                        "entries held, as served (without the zone's "
+                        "overhead).\n"
+                        "# TYPE clinic_cache_entry_bytes gauge\n"
+                        "clinic_cache_entry_bytes %uz\n"
+                        "# HELP clinic_cache_evictions_total Entries "
+                        "evicted to make room for others.\n"
                         "# TYPE clinic_cache_evictions_total counter\n"
                         "clinic_cache_evictions_total %ui\n",
                         u.size, u.free, u.pages, u.page_bytes, u.evictions);
@@ -834,7 +835,8 @@ ngx_http_clinic_status_notifications(u_char *p, u_char *end,
 {
     p = ngx_http_clinic_status_series(p, end, "clinic_notifications_total",
                                       tenant, (u_char *) "outcome=\"sent\"",
-                                      t->counter[NGX_HTTP_CLINIC_T_NOTIFY_SENT]);
+                                      t->counter
+                                          [NGX_HTTP_CLINIC_T_NOTIFY_SENT]);
 
     return ngx_http_clinic_status_series(p, end, "clinic_notifications_total",
                                          tenant,

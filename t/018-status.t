@@ -144,7 +144,7 @@ Content-Type: application/json
 
 
 
-=== TEST 7: the page cache zone's use, for the operator
+=== TEST 7: the page cache zone's use, for the operator: a page and the folder's index
 --- http_config
     clinic_cache_zone 4m;
     server {
@@ -171,7 +171,7 @@ Cupping lifts the skin and the muscle under it.
 [200, 200]
 --- response_body_like eval
 [qr/Cupping Therapy/,
- qr/\nclinic_cache_zone_bytes\{state="size"\} 4194304\nclinic_cache_zone_bytes\{state="free"\} (?!4194304\n)\d+\n(?s:.*)\nclinic_cache_pages 1\n(?s:.*)\nclinic_cache_page_bytes [1-9]\d+\n(?s:.*)\nclinic_cache_evictions_total 0\n/]
+ qr/\nclinic_cache_zone_bytes\{state="size"\} 4194304\nclinic_cache_zone_bytes\{state="free"\} (?!4194304\n)\d+\n(?s:.*)\nclinic_cache_entries 2\n(?s:.*)\nclinic_cache_entry_bytes [1-9]\d+\n(?s:.*)\nclinic_cache_evictions_total 0\n/]
 
 
 
