@@ -408,7 +408,7 @@ for n in $NS; do
     R[$n.zoneused]=$(curl -s -m 30 "http://127.0.0.1:${PORT[module]}/status" | awk '
         /^clinic_cache_zone_bytes\{state="size"\}/ { s = $2 }
         /^clinic_cache_zone_bytes\{state="free"\}/ { f = $2 }
-        /^clinic_cache_pages / { p = $2 }
+        /^clinic_cache_entries / { p = $2 }
         END { printf "%.0f MB of %.0f MB, %d pages", (s - f) / 1048576, s / 1048576, p }')
     R[$n.redis]=$(redis-cli -s "$T/redis.sock" info memory | awk -F: '/^used_memory_human/ { print $2 }' | tr -d '\r')
 
