@@ -1713,7 +1713,7 @@ ngx_http_clinic_admin_lint(ngx_http_request_t *r,
     issues = 0;
     ngx_http_clinic_pool_alloc(r->pool, &alloc);
 
-    links = ngx_http_clinic_index_links(index);
+    links = ngx_http_clinic_index_links(index, r->pool);
     if (links == NULL) {
         return NGX_ERROR;
     }

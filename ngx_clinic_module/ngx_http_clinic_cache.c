@@ -44,6 +44,7 @@ struct ngx_http_clinic_cache_node_s {
     size_t                           blob_len;
     ngx_msec_t                       claimed;    /* when pending was set */
     ngx_uint_t                       pending;    /* unsigned  pending:1; */
+    ngx_uint_t                       image;      /* pinned: not in the LRU */
 };
 
 
@@ -58,6 +59,8 @@ typedef struct {
     ngx_uint_t                       entries;
     size_t                           bytes;      /* blobs only */
     ngx_uint_t                       evictions;
+    uint64_t                         serial;     /* of the last image */
+    ngx_http_clinic_image_t         *retired;    /* oldest last */
 } ngx_http_clinic_cache_sh_t;
 
 
@@ -82,6 +85,7 @@ static ngx_int_t ngx_http_clinic_page_check(ngx_uint_t status,
 static u_char *ngx_http_clinic_page_write_uint(u_char *p, uint64_t value,
     size_t n);
 static uint64_t ngx_http_clinic_page_read_uint(u_char *p, size_t n);
+static void ngx_http_clinic_cache_image_gc_locked(ngx_shm_zone_t *zone);
 
 
 static ngx_str_t  ngx_http_clinic_cache_zone_name =
@@ -453,6 +457,171 @@ ngx_http_clinic_cache_release(ngx_shm_zone_t *zone, ngx_str_t *key)
 
 
 /*
+ * Images: see the header.  The zone mutex guards the key's node, the
+ * serial counter and the retired list; an image's bytes are the owner's
+ * to fill before it is published, and read only afterwards.
+ */
+
+ngx_http_clinic_image_t *
+ngx_http_clinic_cache_image_alloc(ngx_shm_zone_t *zone, size_t size)
+{
+    ngx_uint_t                    evicted;
+    ngx_slab_pool_t              *shpool;
+    ngx_http_clinic_image_t      *image;
+    ngx_http_clinic_cache_sh_t   *sh;
+
+    sh = zone->data;
+
+    if (sh == NULL || size > zone->shm.size / 8) {
+        return NULL;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+    evicted = 0;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ngx_http_clinic_cache_image_gc_locked(zone);
+
+    image = ngx_http_clinic_cache_alloc_locked(zone, size, NULL, &evicted);
+
+    if (image) {
+        image->retired_next = NULL;
+        image->retired_at = 0;
+        image->serial = ++sh->serial;
+        image->dead = 0;
+        image->size = size;
+    }
+
+    sh->evictions += evicted;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return image;
+}
+
+
+void
+ngx_http_clinic_cache_image_free(ngx_shm_zone_t *zone,
+    ngx_http_clinic_image_t *image)
+{
+    ngx_slab_pool_t  *shpool;
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    ngx_slab_free(shpool, image);
+}
+
+
+ngx_int_t
+ngx_http_clinic_cache_image_publish(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_http_clinic_image_t *image)
+{
+    ngx_uint_t                     evicted;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_clinic_image_t       *old;
+    ngx_http_clinic_cache_sh_t    *sh;
+    ngx_http_clinic_cache_node_t  *cn;
+
+    sh = zone->data;
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+    evicted = 0;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    cn = ngx_http_clinic_cache_lookup_locked(zone, key);
+
+    if (cn == NULL) {
+        cn = ngx_http_clinic_cache_create_locked(zone, key, &evicted);
+        if (cn == NULL) {
+            sh->evictions += evicted;
+            ngx_shmtx_unlock(&shpool->mutex);
+            return NGX_ERROR;
+        }
+
+        /* pinned: out of the LRU, so never evicted */
+
+        ngx_queue_remove(&cn->queue);
+        ngx_queue_init(&cn->queue);
+        cn->image = 1;
+    }
+
+    old = (ngx_http_clinic_image_t *) cn->blob;
+
+    cn->blob = (u_char *) image;
+    cn->blob_len = image->size;
+    sh->bytes += image->size;
+
+    if (old) {
+        sh->bytes -= old->size;
+        old->dead = 1;
+        old->retired_at = ngx_current_msec;
+        old->retired_next = sh->retired;
+        sh->retired = old;
+    }
+
+    sh->evictions += evicted;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_http_clinic_image_t *
+ngx_http_clinic_cache_image_get(ngx_shm_zone_t *zone, ngx_str_t *key)
+{
+    ngx_slab_pool_t               *shpool;
+    ngx_http_clinic_image_t       *image;
+    ngx_http_clinic_cache_node_t  *cn;
+
+    if (zone->data == NULL) {
+        return NULL;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    cn = ngx_http_clinic_cache_lookup_locked(zone, key);
+
+    image = (cn && cn->image) ? (ngx_http_clinic_image_t *) cn->blob : NULL;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return image;
+}
+
+
+/* frees the images retired longer ago than the grace; the list is short */
+
+static void
+ngx_http_clinic_cache_image_gc_locked(ngx_shm_zone_t *zone)
+{
+    ngx_slab_pool_t              *shpool;
+    ngx_http_clinic_image_t     **pp, *image;
+    ngx_http_clinic_cache_sh_t   *sh;
+
+    sh = zone->data;
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    for (pp = &sh->retired; *pp; /* void */) {
+        image = *pp;
+
+        if ((ngx_msec_int_t) (ngx_current_msec - image->retired_at)
+            < NGX_HTTP_CLINIC_IMAGE_GRACE)
+        {
+            pp = &image->retired_next;
+            continue;
+        }
+
+        *pp = image->retired_next;
+        ngx_slab_free_locked(shpool, image);
+    }
+}
+
+
+/*
  * Walks the whole LRU under the mutex: purges are rare (admin requests) and
  * the hash table cannot find a prefix.  Pending markers go too;
  * their renderers' later _put() stores a new entry, _release() finds none.
@@ -570,6 +739,7 @@ ngx_http_clinic_cache_create_locked(ngx_shm_zone_t *zone, ngx_str_t *key,
     cn->blob_len = 0;
     cn->claimed = 0;
     cn->pending = 0;
+    cn->image = 0;
 
     cn->next = sh->buckets[cn->hash & sh->mask];
     sh->buckets[cn->hash & sh->mask] = cn;

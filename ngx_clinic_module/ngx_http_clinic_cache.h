@@ -56,6 +56,27 @@ typedef struct {
 
 
 /* configuration: the zone named "ngx_http_clinic_cache" of size bytes */
+/*
+ * An image: a block of the zone that workers read in place (a content
+ * folder's index), published under a key.  A new image of the key retires
+ * the old one, which stays readable for NGX_HTTP_CLINIC_IMAGE_GRACE ms and
+ * is then freed; a reader checks serial and dead before each use.  Images
+ * are never evicted.  The owner's data follows the header.
+ */
+
+#define NGX_HTTP_CLINIC_IMAGE_GRACE  60000
+
+typedef struct ngx_http_clinic_image_s  ngx_http_clinic_image_t;
+
+struct ngx_http_clinic_image_s {
+    ngx_http_clinic_image_t         *retired_next;
+    ngx_msec_t                       retired_at;
+    uint64_t                         serial;     /* unique in the zone */
+    ngx_atomic_t                     dead;       /* retired */
+    size_t                           size;       /* with the header */
+};
+
+
 /* what the zone holds, for clinic_status */
 typedef struct {
     size_t                           size;
@@ -85,6 +106,20 @@ ngx_http_clinic_cache_state_e ngx_http_clinic_cache_get(ngx_shm_zone_t *zone,
 /* stores (or replaces) the blob; evicts least recently used entries */
 ngx_int_t ngx_http_clinic_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key,
     uint64_t version, ngx_str_t *blob);
+
+/* a new image of size bytes (header included), not yet published */
+ngx_http_clinic_image_t *ngx_http_clinic_cache_image_alloc(
+    ngx_shm_zone_t *zone, size_t size);
+void ngx_http_clinic_cache_image_free(ngx_shm_zone_t *zone,
+    ngx_http_clinic_image_t *image);
+
+/* makes image the key's, retiring the one before */
+ngx_int_t ngx_http_clinic_cache_image_publish(ngx_shm_zone_t *zone,
+    ngx_str_t *key, ngx_http_clinic_image_t *image);
+
+/* the key's image, or NULL */
+ngx_http_clinic_image_t *ngx_http_clinic_cache_image_get(ngx_shm_zone_t *zone,
+    ngx_str_t *key);
 
 /* drops a pending marker that will not be followed by a put */
 void ngx_http_clinic_cache_release(ngx_shm_zone_t *zone, ngx_str_t *key);

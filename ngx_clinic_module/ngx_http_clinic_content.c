@@ -46,10 +46,21 @@ static ngx_pool_t  *ngx_http_clinic_content_tmp;
 static ngx_int_t ngx_http_clinic_content_finish(
     ngx_http_clinic_index_t *index, ngx_array_t *articles,
     ngx_array_t *gone, ngx_array_t *problems);
-static void ngx_http_clinic_content_save(ngx_http_clinic_content_t *content,
-    ngx_array_t *articles, ngx_array_t *gone, ngx_log_t *log);
-static ngx_http_clinic_index_t *ngx_http_clinic_content_load(
+static ngx_int_t ngx_http_clinic_content_key(ngx_pool_t *pool,
+    ngx_http_clinic_content_t *content, ngx_str_t *key);
+static void ngx_http_clinic_content_current(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
+static ngx_int_t ngx_http_clinic_content_adopt(
+    ngx_http_clinic_content_t *content, ngx_log_t *log);
+static void ngx_http_clinic_content_set(ngx_http_clinic_content_t *content,
+    ngx_http_clinic_index_t *index, time_t dir_sec, long dir_nsec,
+    ngx_log_t *log);
+static void ngx_http_clinic_content_take(ngx_http_clinic_content_t *content,
+    void *image);
+static size_t ngx_http_clinic_content_image_size(
+    ngx_http_clinic_index_t *index);
+static void ngx_http_clinic_content_image_copy(
+    ngx_http_clinic_index_t *dst, ngx_http_clinic_index_t *src, u_char *p);
 static ngx_int_t ngx_http_clinic_content_keep(ngx_pool_t *pool,
     ngx_http_clinic_article_str_t **list, size_t n);
 static ngx_int_t ngx_http_clinic_content_add(ngx_pool_t *tmp,
@@ -135,11 +146,15 @@ ngx_http_clinic_content_cleanup(void *data)
 {
     ngx_http_clinic_content_t  *content = data;
 
-    if (content->index) {
+    /* an image is the node's, in the zone: only a private index is freed */
+
+    if (content->index && content->image == NULL) {
         ngx_destroy_pool(content->index->pool);
-        content->index = NULL;
-        content->loaded = 0;
     }
+
+    content->index = NULL;
+    content->image = NULL;
+    content->loaded = 0;
 }
 
 
@@ -153,6 +168,8 @@ ngx_http_clinic_index_t *
 ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
     ngx_msec_t interval, ngx_log_t *log)
 {
+    time_t                    dir_sec;
+    long                      dir_nsec;
     ngx_int_t                 rc;
     ngx_http_clinic_index_t  *index;
 
@@ -161,6 +178,8 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
                                        interval, log);
 
     if (rc == NGX_OK) {
+        /* another worker may have read a change into a newer image */
+        ngx_http_clinic_content_current(content, log);
         return content->index;
     }
 
@@ -169,38 +188,22 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
      * index cannot see (a file that was not served, fixed in place)
      */
 
-    if (rc == NGX_DECLINED
-        && content->loaded
-        && ngx_http_clinic_content_changed(content, log) != NGX_OK)
-    {
-        return content->index;
+    if (rc == NGX_DECLINED && content->loaded) {
+        ngx_http_clinic_content_current(content, log);
+
+        if (ngx_http_clinic_content_changed(content, log) != NGX_OK) {
+            return content->index;
+        }
     }
 
     /*
-     * First use in this worker: another worker, or the workers before a
-     * reload, may have read the folder already; what they saw is used
-     * when the disk still says the same (stat, no reads)
+     * First use, or a change: the node's image, if another worker (or
+     * the workers before a reload) read the folder as the disk still has
+     * it (stat, no reads)
      */
 
-    if (!content->loaded) {
-        index = ngx_http_clinic_content_load(content, log);
-
-        if (index) {
-            content->index = index;
-
-            if (ngx_http_clinic_content_changed(content, log) != NGX_OK) {
-                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
-                               "clinic: index of \"%V\" from shared "
-                               "memory, version %uL", &content->path,
-                               index->version);
-
-                content->loaded = 1;
-                return index;
-            }
-
-            content->index = NULL;
-            ngx_destroy_pool(index->pool);
-        }
+    if (ngx_http_clinic_content_adopt(content, log) == NGX_OK) {
+        return content->index;
     }
 
     index = ngx_http_clinic_content_build(content, log);
@@ -209,14 +212,12 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
         return content->index;
     }
 
-    if (content->index) {
-        ngx_destroy_pool(content->index->pool);
-    }
+    dir_sec = content->dir_sec;
+    dir_nsec = content->dir_nsec;
 
-    content->index = index;
-    content->loaded = 1;
+    ngx_http_clinic_content_set(content, index, dir_sec, dir_nsec, log);
 
-    return index;
+    return content->index;
 }
 
 
@@ -430,12 +431,6 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
 
     ngx_reset_pool(tmp);
 
-    /* what another worker, or the next cycle's, can start from */
-
-    if (problems.nelts == 0) {
-        ngx_http_clinic_content_save(content, &articles, &gone, log);
-    }
-
     if (ngx_http_clinic_content_finish(index, &articles, &gone, &problems)
         != NGX_OK)
     {
@@ -487,7 +482,6 @@ ngx_http_clinic_content_finish(ngx_http_clinic_index_t *index,
     ngx_uint_t                       i;
     ngx_pool_t                      *pool;
     ngx_http_clinic_article_info_t  *a;
-    ngx_http_clinic_article_entry_t *entries;
 
     pool = index->pool;
 
@@ -542,9 +536,7 @@ ngx_http_clinic_content_finish(ngx_http_clinic_index_t *index,
 
     index->by_title = ngx_palloc(pool, (index->narticles + 1)
                                   * sizeof(ngx_http_clinic_article_info_t *));
-    entries = ngx_palloc(pool, (index->narticles + 1)
-                               * sizeof(ngx_http_clinic_article_entry_t));
-    if (index->by_title == NULL || entries == NULL) {
+    if (index->by_title == NULL) {
         return NGX_ERROR;
     }
 
@@ -553,13 +545,6 @@ ngx_http_clinic_content_finish(ngx_http_clinic_index_t *index,
     for (i = 0; i < index->narticles; i++) {
         a = &index->articles[i];
         index->by_title[i] = a;
-
-        entries[i].slug.data = a->slug.data;
-        entries[i].slug.len = a->slug.len;
-        entries[i].title.data = a->title.data;
-        entries[i].title.len = a->title.len;
-        entries[i].aliases = a->aliases;
-        entries[i].naliases = a->naliases;
 
         h = ngx_http_clinic_hash(h, a->file.data, a->file.len + 1);
         h = ngx_http_clinic_hash(h, &a->mtim_sec, sizeof(time_t));
@@ -580,26 +565,33 @@ ngx_http_clinic_content_finish(ngx_http_clinic_index_t *index,
               sizeof(ngx_http_clinic_article_info_t *),
               ngx_http_clinic_title_cmp);
 
-    /* the link index is made when a page is first rendered (index_links) */
-
-    index->entries = entries;
+    /* the link index is made for each render (index_links) */
 
     return NGX_OK;
 }
 
 
 /*
- * A snapshot of what a build read from the folder, in the page cache's
- * zone under "clinic:index:<folder>": the folder's time and each file's
- * entry.  Only a folder without unreadable files has one (those could be
- * fixed in place, which a snapshot would not see).
+ * The node's image of a folder's index: the whole index (articles,
+ * titles, summaries, aliases, old slugs, problems) in one block of the page
+ * cache's zone, pointers and all (a zone has the same address in every
+ * worker), read in place by every worker of the node, and kept through a
+ * reload.  A worker keeps only a pointer and the image's serial; a newer
+ * image retires the old one, which the workers notice (serial, dead) and
+ * leave for the new.  Without a zone, or without room, the index stays
+ * the worker's own.
  */
 
-#define NGX_HTTP_CLINIC_SNAPSHOT_MAGIC  "CIX1"
+typedef struct {
+    ngx_http_clinic_image_t          header;
+    time_t                           dir_sec;
+    long                             dir_nsec;
+    ngx_http_clinic_index_t          index;
+} ngx_http_clinic_content_image_t;
 
 
 static ngx_int_t
-ngx_http_clinic_content_snapshot_key(ngx_pool_t *pool,
+ngx_http_clinic_content_key(ngx_pool_t *pool,
     ngx_http_clinic_content_t *content, ngx_str_t *key)
 {
     key->len = sizeof("clinic:index:") - 1 + content->path.len;
@@ -615,370 +607,426 @@ ngx_http_clinic_content_snapshot_key(ngx_pool_t *pool,
 }
 
 
-static u_char *
-ngx_http_clinic_content_put_str(u_char *p, u_char *data, size_t len)
+static ngx_shm_zone_t *
+ngx_http_clinic_content_zone(void)
 {
-    uint32_t  n;
+    ngx_http_clinic_main_conf_t  *cmcf;
 
-    n = (uint32_t) len;
-    p = ngx_cpymem(p, &n, sizeof(uint32_t));
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_clinic_module);
 
-    if (len) {
-        p = ngx_cpymem(p, data, len);
-    }
-
-    *p++ = '\0';
-
-    return p;
+    return cmcf ? cmcf->cache_zone : NULL;
 }
 
 
-static u_char *
-ngx_http_clinic_content_put_list(u_char *p, ngx_http_clinic_article_str_t *l,
-    size_t n)
+/* the key in the worker's pool for files, which the caller resets */
+
+static ngx_http_clinic_image_t *
+ngx_http_clinic_content_lookup(ngx_shm_zone_t *zone,
+    ngx_http_clinic_content_t *content)
 {
-    size_t    i;
-    uint32_t  count;
+    ngx_str_t                 key;
+    ngx_http_clinic_image_t  *image;
 
-    count = (uint32_t) n;
-    p = ngx_cpymem(p, &count, sizeof(uint32_t));
-
-    for (i = 0; i < n; i++) {
-        p = ngx_http_clinic_content_put_str(p, l[i].data, l[i].len);
+    if (ngx_http_clinic_content_tmp == NULL) {
+        ngx_http_clinic_content_tmp = ngx_create_pool(16384, ngx_cycle->log);
+        if (ngx_http_clinic_content_tmp == NULL) {
+            return NULL;
+        }
     }
 
-    return p;
+    if (ngx_http_clinic_content_key(ngx_http_clinic_content_tmp, content,
+                                    &key)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    image = ngx_http_clinic_cache_image_get(zone, &key);
+
+    ngx_reset_pool(ngx_http_clinic_content_tmp);
+
+    return image;
 }
+
+
+/* the worker's image, if it was retired: the key's newer one */
+
+static void
+ngx_http_clinic_content_current(ngx_http_clinic_content_t *content,
+    ngx_log_t *log)
+{
+    ngx_shm_zone_t           *zone;
+    ngx_http_clinic_image_t  *image, *now;
+
+    image = content->image;
+
+    if (image == NULL
+        || (image->serial == content->serial && !image->dead))
+    {
+        return;
+    }
+
+    zone = ngx_http_clinic_content_zone();
+    now = zone ? ngx_http_clinic_content_lookup(zone, content) : NULL;
+
+    if (now == NULL) {
+        /* not possible while the zone lives: keep what the disk says */
+        content->loaded = 0;
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: index of \"%V\" from shared memory, serial %uL "
+                   "(newer)", &content->path, now->serial);
+
+    ngx_http_clinic_content_take(content, now);
+}
+
+
+/* NGX_OK: the key's image agrees with the disk, and is the worker's now */
+
+static ngx_int_t
+ngx_http_clinic_content_adopt(ngx_http_clinic_content_t *content,
+    ngx_log_t *log)
+{
+    time_t                            dir_sec;
+    long                              dir_nsec;
+    ngx_shm_zone_t                   *zone;
+    ngx_http_clinic_index_t          *index;
+    ngx_http_clinic_content_image_t  *image;
+
+    zone = ngx_http_clinic_content_zone();
+    if (zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    image = (ngx_http_clinic_content_image_t *)
+                ngx_http_clinic_content_lookup(zone, content);
+
+    if (image == NULL
+        || (content->image == image
+            && content->serial == image->header.serial))
+    {
+        /* none, or the one this worker found changed on disk */
+        return NGX_DECLINED;
+    }
+
+    index = content->index;
+    dir_sec = content->dir_sec;
+    dir_nsec = content->dir_nsec;
+
+    content->index = &image->index;
+    content->dir_sec = image->dir_sec;
+    content->dir_nsec = image->dir_nsec;
+
+    if (image->header.dead
+        || ngx_http_clinic_content_changed(content, log) == NGX_OK)
+    {
+        content->index = index;
+        content->dir_sec = dir_sec;
+        content->dir_nsec = dir_nsec;
+        return NGX_DECLINED;
+    }
+
+    content->index = index;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: index of \"%V\" from shared memory, serial %uL",
+                   &content->path, image->header.serial);
+
+    ngx_http_clinic_content_take(content, image);
+
+    return NGX_OK;
+}
+
+
+/* makes image the worker's index, freeing a private one it had */
+
+static void
+ngx_http_clinic_content_take(ngx_http_clinic_content_t *content, void *p)
+{
+    ngx_http_clinic_content_image_t  *image = p;
+
+    if (content->image == NULL && content->index) {
+        ngx_destroy_pool(content->index->pool);
+    }
+
+    content->image = image;
+    content->serial = image->header.serial;
+    content->index = &image->index;
+    content->dir_sec = image->dir_sec;
+    content->dir_nsec = image->dir_nsec;
+    content->loaded = 1;
+}
+
+
+/* after a build: the node's new image, else the worker's own index */
+
+static void
+ngx_http_clinic_content_set(ngx_http_clinic_content_t *content,
+    ngx_http_clinic_index_t *index, time_t dir_sec, long dir_nsec,
+    ngx_log_t *log)
+{
+    size_t                            size;
+    ngx_str_t                         key;
+    ngx_shm_zone_t                   *zone;
+    ngx_http_clinic_content_image_t  *image;
+
+    zone = ngx_http_clinic_content_zone();
+    image = NULL;
+
+    if (zone && ngx_http_clinic_content_tmp) {
+        size = sizeof(ngx_http_clinic_content_image_t)
+               + ngx_http_clinic_content_image_size(index);
+
+        image = (ngx_http_clinic_content_image_t *)
+                    ngx_http_clinic_cache_image_alloc(zone, size);
+    }
+
+    if (image) {
+        image->dir_sec = dir_sec;
+        image->dir_nsec = dir_nsec;
+
+        ngx_http_clinic_content_image_copy(&image->index, index,
+                                           (u_char *) (image + 1));
+
+        if (ngx_http_clinic_content_key(ngx_http_clinic_content_tmp,
+                                        content, &key)
+               != NGX_OK
+            || ngx_http_clinic_cache_image_publish(zone, &key,
+                                                   &image->header)
+               != NGX_OK)
+        {
+            ngx_http_clinic_cache_image_free(zone, &image->header);
+            image = NULL;
+        }
+
+        ngx_reset_pool(ngx_http_clinic_content_tmp);
+    }
+
+    if (image == NULL) {
+        /* the worker's own */
+
+        if (content->image == NULL && content->index) {
+            ngx_destroy_pool(content->index->pool);
+        }
+
+        content->image = NULL;
+        content->index = index;
+        content->dir_sec = dir_sec;
+        content->dir_nsec = dir_nsec;
+        content->loaded = 1;
+        return;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "clinic: index of \"%V\" published, serial %uL, %uz "
+                   "bytes", &content->path, image->header.serial,
+                   image->header.size);
+
+    ngx_destroy_pool(index->pool);
+    ngx_http_clinic_content_take(content, image);
+}
+
+
+/* the bytes after the index that its arrays and strings take */
+
+#define ngx_http_clinic_align8(n)  (((n) + 7) & ~((size_t) 7))
 
 
 static size_t
-ngx_http_clinic_content_list_size(ngx_http_clinic_article_str_t *l, size_t n)
+ngx_http_clinic_content_strs_size(ngx_http_clinic_article_str_t *l, size_t n)
 {
     size_t  i, size;
 
-    size = sizeof(uint32_t);
+    size = ngx_http_clinic_align8(n * sizeof(ngx_http_clinic_article_str_t));
 
     for (i = 0; i < n; i++) {
-        size += sizeof(uint32_t) + l[i].len + 1;
+        size += ngx_http_clinic_align8(l[i].len + 1);
     }
 
     return size;
 }
 
 
-static void
-ngx_http_clinic_content_save(ngx_http_clinic_content_t *content,
-    ngx_array_t *articles, ngx_array_t *gone, ngx_log_t *log)
+static size_t
+ngx_http_clinic_content_infos_size(ngx_http_clinic_article_info_t *a,
+    ngx_uint_t n)
 {
-    u_char                          *p;
-    size_t                           size;
-    int64_t                          t[7];
-    uint32_t                         n[3];
-    ngx_str_t                        key, blob;
-    ngx_uint_t                       i, k;
-    ngx_array_t                     *lists[2];
-    ngx_http_clinic_main_conf_t     *cmcf;
+    size_t      size;
+    ngx_uint_t  i;
+
+    size = ngx_http_clinic_align8(n * sizeof(ngx_http_clinic_article_info_t));
+
+    for (i = 0; i < n; i++) {
+        size += ngx_http_clinic_align8(a[i].slug.len + 1)
+                + ngx_http_clinic_align8(a[i].title.len + 1)
+                + ngx_http_clinic_align8(a[i].summary.len + 1)
+                + ngx_http_clinic_align8(a[i].file.len + 1)
+                + ngx_http_clinic_content_strs_size(a[i].aliases,
+                                                    a[i].naliases)
+                + ngx_http_clinic_content_strs_size(a[i].redirect_from,
+                                                    a[i].nredirect_from)
+                + ngx_http_clinic_content_strs_size(a[i].warnings,
+                                                    a[i].nwarnings);
+    }
+
+    return size;
+}
+
+
+static size_t
+ngx_http_clinic_content_image_size(ngx_http_clinic_index_t *index)
+{
+    size_t      size;
+    ngx_uint_t  i;
+
+    size = ngx_http_clinic_content_infos_size(index->articles,
+                                              index->narticles)
+           + ngx_http_clinic_content_infos_size(index->gone, index->ngone)
+           + ngx_http_clinic_align8((index->narticles + 1)
+                               * sizeof(ngx_http_clinic_article_info_t *))
+           + ngx_http_clinic_align8(index->nproblems
+                                    * sizeof(ngx_http_clinic_problem_t))
+           + ngx_http_clinic_align8(index->nredirects
+                                    * sizeof(ngx_http_clinic_redirect_t));
+
+    for (i = 0; i < index->nproblems; i++) {
+        size += ngx_http_clinic_align8(index->problems[i].file.len + 1)
+                + ngx_http_clinic_align8(index->problems[i].reason.len + 1);
+    }
+
+    for (i = 0; i < index->nredirects; i++) {
+        size += ngx_http_clinic_align8(index->redirects[i].from.len + 1);
+    }
+
+    return size;
+}
+
+
+/* a string at *p, NUL-terminated; *p moves past it */
+
+static void
+ngx_http_clinic_content_copy_str(u_char **p, u_char **data, size_t len)
+{
+    u_char  *d;
+
+    d = *p;
+
+    if (len) {
+        ngx_memcpy(d, *data, len);
+    }
+
+    d[len] = '\0';
+
+    *data = d;
+    *p += ngx_http_clinic_align8(len + 1);
+}
+
+
+static void
+ngx_http_clinic_content_copy_strs(u_char **p,
+    ngx_http_clinic_article_str_t **list, size_t n)
+{
+    size_t                          i;
+    ngx_http_clinic_article_str_t  *l;
+
+    if (n == 0) {
+        *list = NULL;
+        return;
+    }
+
+    l = (ngx_http_clinic_article_str_t *) *p;
+    *p += ngx_http_clinic_align8(n * sizeof(ngx_http_clinic_article_str_t));
+
+    for (i = 0; i < n; i++) {
+        l[i] = (*list)[i];
+        ngx_http_clinic_content_copy_str(p, &l[i].data, l[i].len);
+    }
+
+    *list = l;
+}
+
+
+static ngx_http_clinic_article_info_t *
+ngx_http_clinic_content_copy_infos(u_char **p,
+    ngx_http_clinic_article_info_t *src, ngx_uint_t n)
+{
+    ngx_uint_t                       i;
     ngx_http_clinic_article_info_t  *a;
 
-    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_clinic_module);
+    a = (ngx_http_clinic_article_info_t *) *p;
+    *p += ngx_http_clinic_align8(n * sizeof(ngx_http_clinic_article_info_t));
 
-    if (cmcf == NULL || cmcf->cache_zone == NULL
-        || ngx_http_clinic_content_tmp == NULL)
-    {
-        return;
+    for (i = 0; i < n; i++) {
+        a[i] = src[i];
+
+        ngx_http_clinic_content_copy_str(p, &a[i].slug.data, a[i].slug.len);
+        ngx_http_clinic_content_copy_str(p, &a[i].title.data,
+                                         a[i].title.len);
+        ngx_http_clinic_content_copy_str(p, &a[i].summary.data,
+                                         a[i].summary.len);
+        ngx_http_clinic_content_copy_str(p, &a[i].file.data, a[i].file.len);
+        ngx_http_clinic_content_copy_strs(p, &a[i].aliases, a[i].naliases);
+        ngx_http_clinic_content_copy_strs(p, &a[i].redirect_from,
+                                          a[i].nredirect_from);
+        ngx_http_clinic_content_copy_strs(p, &a[i].warnings,
+                                          a[i].nwarnings);
     }
 
-    lists[0] = articles;
-    lists[1] = gone;
-
-    size = 4 + 2 * sizeof(int64_t) + 2 * sizeof(uint32_t);
-
-    for (k = 0; k < 2; k++) {
-        a = lists[k]->elts;
-
-        for (i = 0; i < lists[k]->nelts; i++) {
-            size += sizeof(uint32_t) + sizeof(t)
-                    + 4 * sizeof(uint32_t) + a[i].slug.len + a[i].file.len
-                    + a[i].title.len + a[i].summary.len + 4
-                    + ngx_http_clinic_content_list_size(a[i].aliases,
-                                                        a[i].naliases)
-                    + ngx_http_clinic_content_list_size(a[i].redirect_from,
-                                                        a[i].nredirect_from)
-                    + ngx_http_clinic_content_list_size(a[i].warnings,
-                                                        a[i].nwarnings);
-        }
-    }
-
-    if (ngx_http_clinic_content_snapshot_key(ngx_http_clinic_content_tmp,
-                                             content, &key)
-        != NGX_OK)
-    {
-        return;
-    }
-
-    blob.data = ngx_pnalloc(ngx_http_clinic_content_tmp, size);
-    if (blob.data == NULL) {
-        return;
-    }
-
-    p = ngx_cpymem(blob.data, NGX_HTTP_CLINIC_SNAPSHOT_MAGIC, 4);
-
-    t[0] = content->dir_sec;
-    t[1] = content->dir_nsec;
-    p = ngx_cpymem(p, t, 2 * sizeof(int64_t));
-
-    n[0] = (uint32_t) articles->nelts;
-    n[1] = (uint32_t) gone->nelts;
-    p = ngx_cpymem(p, n, 2 * sizeof(uint32_t));
-
-    for (k = 0; k < 2; k++) {
-        a = lists[k]->elts;
-
-        for (i = 0; i < lists[k]->nelts; i++) {
-            n[0] = (uint32_t) a[i].format;
-            p = ngx_cpymem(p, n, sizeof(uint32_t));
-
-            t[0] = a[i].mtime;
-            t[1] = a[i].mtim_sec;
-            t[2] = a[i].mtim_nsec;
-            t[3] = a[i].ctim_sec;
-            t[4] = a[i].ctim_nsec;
-            t[5] = a[i].size;
-            t[6] = (int64_t) a[i].uniq;
-            p = ngx_cpymem(p, t, sizeof(t));
-
-            p = ngx_http_clinic_content_put_str(p, a[i].slug.data,
-                                                a[i].slug.len);
-            p = ngx_http_clinic_content_put_str(p, a[i].file.data,
-                                                a[i].file.len);
-            p = ngx_http_clinic_content_put_str(p, a[i].title.data,
-                                                a[i].title.len);
-            p = ngx_http_clinic_content_put_str(p, a[i].summary.data,
-                                                a[i].summary.len);
-            p = ngx_http_clinic_content_put_list(p, a[i].aliases,
-                                                 a[i].naliases);
-            p = ngx_http_clinic_content_put_list(p, a[i].redirect_from,
-                                                 a[i].nredirect_from);
-            p = ngx_http_clinic_content_put_list(p, a[i].warnings,
-                                                 a[i].nwarnings);
-        }
-    }
-
-    blob.len = p - blob.data;
-
-    if (ngx_http_clinic_cache_put(cmcf->cache_zone, &key, 1, &blob)
-        == NGX_OK)
-    {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
-                       "clinic: index of \"%V\" saved, %uz bytes",
-                       &content->path, blob.len);
-    }
-
-    ngx_reset_pool(ngx_http_clinic_content_tmp);
+    return a;
 }
 
 
-/* the reader of a snapshot: every read is checked against its end */
-
-typedef struct {
-    u_char                          *p;
-    u_char                          *end;
-    ngx_pool_t                      *pool;
-    ngx_uint_t                       bad;
-} ngx_http_clinic_snapshot_t;
-
+/* src into dst and the bytes at p, its pointers moved to the copies */
 
 static void
-ngx_http_clinic_snapshot_bytes(ngx_http_clinic_snapshot_t *sn, void *dst,
-    size_t n)
+ngx_http_clinic_content_image_copy(ngx_http_clinic_index_t *dst,
+    ngx_http_clinic_index_t *src, u_char *p)
 {
-    if (sn->bad || (size_t) (sn->end - sn->p) < n) {
-        sn->bad = 1;
-        ngx_memzero(dst, n);
-        return;
+    ngx_uint_t  i;
+
+    *dst = *src;
+    dst->pool = NULL;
+
+    dst->articles = ngx_http_clinic_content_copy_infos(&p, src->articles,
+                                                       src->narticles);
+    dst->gone = ngx_http_clinic_content_copy_infos(&p, src->gone,
+                                                   src->ngone);
+
+    dst->by_title = (ngx_http_clinic_article_info_t **) p;
+    p += ngx_http_clinic_align8((src->narticles + 1)
+                                * sizeof(ngx_http_clinic_article_info_t *));
+
+    for (i = 0; i < src->narticles; i++) {
+        dst->by_title[i] = dst->articles
+                           + (src->by_title[i] - src->articles);
     }
 
-    ngx_memcpy(dst, sn->p, n);
-    sn->p += n;
-}
+    dst->problems = (ngx_http_clinic_problem_t *) p;
+    p += ngx_http_clinic_align8(src->nproblems
+                                * sizeof(ngx_http_clinic_problem_t));
 
-
-/* a string of the snapshot, in place (the blob is the index's memory) */
-
-static void
-ngx_http_clinic_snapshot_str(ngx_http_clinic_snapshot_t *sn, ngx_str_t *s)
-{
-    uint32_t  n;
-
-    ngx_http_clinic_snapshot_bytes(sn, &n, sizeof(uint32_t));
-
-    if (sn->bad || (size_t) (sn->end - sn->p) < (size_t) n + 1
-        || sn->p[n] != '\0')
-    {
-        sn->bad = 1;
-        s->len = 0;
-        s->data = (u_char *) "";
-        return;
+    for (i = 0; i < src->nproblems; i++) {
+        dst->problems[i] = src->problems[i];
+        ngx_http_clinic_content_copy_str(&p, &dst->problems[i].file.data,
+                                         dst->problems[i].file.len);
+        ngx_http_clinic_content_copy_str(&p, &dst->problems[i].reason.data,
+                                         dst->problems[i].reason.len);
     }
 
-    s->len = n;
-    s->data = sn->p;
-    sn->p += n + 1;
-}
+    dst->redirects = (ngx_http_clinic_redirect_t *) p;
+    p += ngx_http_clinic_align8(src->nredirects
+                                * sizeof(ngx_http_clinic_redirect_t));
 
-
-static void
-ngx_http_clinic_snapshot_list(ngx_http_clinic_snapshot_t *sn,
-    ngx_http_clinic_article_str_t **list, size_t *n)
-{
-    size_t    i;
-    uint32_t  count;
-
-    *list = NULL;
-    *n = 0;
-
-    ngx_http_clinic_snapshot_bytes(sn, &count, sizeof(uint32_t));
-
-    if (sn->bad || count == 0) {
-        return;
+    for (i = 0; i < src->nredirects; i++) {
+        dst->redirects[i] = src->redirects[i];
+        dst->redirects[i].to = dst->articles
+                               + (src->redirects[i].to - src->articles);
+        ngx_http_clinic_content_copy_str(&p, &dst->redirects[i].from.data,
+                                         dst->redirects[i].from.len);
     }
-
-    /* each string takes 5 bytes at least: a count this large is garbage */
-
-    if (count > (size_t) (sn->end - sn->p) / 5) {
-        sn->bad = 1;
-        return;
-    }
-
-    *list = ngx_palloc(sn->pool, count * sizeof(ngx_http_clinic_article_str_t));
-    if (*list == NULL) {
-        sn->bad = 1;
-        return;
-    }
-
-    for (i = 0; i < count; i++) {
-        ngx_http_clinic_snapshot_str(sn, (ngx_str_t *) &(*list)[i]);
-    }
-
-    *n = count;
-}
-
-
-static ngx_http_clinic_index_t *
-ngx_http_clinic_content_load(ngx_http_clinic_content_t *content,
-    ngx_log_t *log)
-{
-    u_char                           magic[4];
-    int64_t                          t[7];
-    uint32_t                         n[2], format;
-    ngx_str_t                        key, blob;
-    ngx_uint_t                       i, k;
-    ngx_pool_t                      *pool;
-    ngx_array_t                      lists[2], problems;
-    ngx_http_clinic_index_t         *index;
-    ngx_http_clinic_main_conf_t     *cmcf;
-    ngx_http_clinic_snapshot_t       sn;
-    ngx_http_clinic_article_info_t  *a;
-
-    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_clinic_module);
-
-    if (cmcf == NULL || cmcf->cache_zone == NULL) {
-        return NULL;
-    }
-
-    pool = ngx_create_pool(2048, ngx_cycle->log);
-    if (pool == NULL) {
-        return NULL;
-    }
-
-    index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
-
-    if (index == NULL
-        || ngx_http_clinic_content_snapshot_key(pool, content, &key) != NGX_OK
-        || ngx_http_clinic_cache_get(cmcf->cache_zone, &key, 1, 0, pool,
-                                     &blob)
-           != NGX_HTTP_CLINIC_CACHE_HIT)
-    {
-        ngx_destroy_pool(pool);
-        return NULL;
-    }
-
-    index->pool = pool;
-
-    sn.p = blob.data;
-    sn.end = blob.data + blob.len;
-    sn.pool = pool;
-    sn.bad = 0;
-
-    ngx_http_clinic_snapshot_bytes(&sn, magic, 4);
-    ngx_http_clinic_snapshot_bytes(&sn, t, 2 * sizeof(int64_t));
-    ngx_http_clinic_snapshot_bytes(&sn, n, 2 * sizeof(uint32_t));
-
-    if (sn.bad
-        || ngx_memcmp(magic, NGX_HTTP_CLINIC_SNAPSHOT_MAGIC, 4) != 0
-        || n[0] > blob.len / 64 || n[1] > blob.len / 64
-        || ngx_array_init(&lists[0], pool, ngx_max(n[0], 1),
-                          sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
-        || ngx_array_init(&lists[1], pool, ngx_max(n[1], 1),
-                          sizeof(ngx_http_clinic_article_info_t)) != NGX_OK
-        || ngx_array_init(&problems, pool, 4,
-                          sizeof(ngx_http_clinic_problem_t)) != NGX_OK)
-    {
-        ngx_destroy_pool(pool);
-        return NULL;
-    }
-
-    content->dir_sec = (time_t) t[0];
-    content->dir_nsec = (long) t[1];
-
-    for (k = 0; k < 2; k++) {
-        for (i = 0; i < n[k] && !sn.bad; i++) {
-            a = ngx_array_push(&lists[k]);
-            if (a == NULL) {
-                ngx_destroy_pool(pool);
-                return NULL;
-            }
-
-            ngx_memzero(a, sizeof(ngx_http_clinic_article_info_t));
-
-            ngx_http_clinic_snapshot_bytes(&sn, &format, sizeof(uint32_t));
-            ngx_http_clinic_snapshot_bytes(&sn, t, sizeof(t));
-
-            a->format = format;
-            a->mtime = (time_t) t[0];
-            a->mtim_sec = (time_t) t[1];
-            a->mtim_nsec = (long) t[2];
-            a->ctim_sec = (time_t) t[3];
-            a->ctim_nsec = (long) t[4];
-            a->size = (off_t) t[5];
-            a->uniq = (ngx_file_uniq_t) t[6];
-
-            ngx_http_clinic_snapshot_str(&sn, &a->slug);
-            ngx_http_clinic_snapshot_str(&sn, &a->file);
-            ngx_http_clinic_snapshot_str(&sn, &a->title);
-            ngx_http_clinic_snapshot_str(&sn, &a->summary);
-            ngx_http_clinic_snapshot_list(&sn, &a->aliases, &a->naliases);
-            ngx_http_clinic_snapshot_list(&sn, &a->redirect_from,
-                                          &a->nredirect_from);
-            ngx_http_clinic_snapshot_list(&sn, &a->warnings, &a->nwarnings);
-        }
-    }
-
-    if (sn.bad || sn.p != sn.end
-        || ngx_http_clinic_content_finish(index, &lists[0], &lists[1],
-                                          &problems)
-           != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "clinic: the index of \"%V\" in shared memory cannot "
-                      "be read: the folder is read again", &content->path);
-        ngx_destroy_pool(pool);
-        return NULL;
-    }
-
-    return index;
 }
 
 
@@ -1250,25 +1298,40 @@ ngx_http_clinic_content_slurp(ngx_pool_t *pool, ngx_fd_t fd,
 
 
 /*
- * The index's link index, made on first use: a worker that serves the
- * tenant's pages from the page cache, rendered by another, never needs it.
- * NULL: no memory.
+ * The index's link index, made in pool for a render: renders are rare (the
+ * page cache holds the pages), and the index itself stays read-only, in
+ * shared memory.  NULL: no memory.
  */
 
 ngx_http_clinic_article_links_t *
-ngx_http_clinic_index_links(ngx_http_clinic_index_t *index)
+ngx_http_clinic_index_links(ngx_http_clinic_index_t *index, ngx_pool_t *pool)
 {
-    ngx_http_clinic_alloc_t  alloc;
+    ngx_uint_t                        i;
+    ngx_http_clinic_alloc_t           alloc;
+    ngx_http_clinic_article_info_t   *a;
+    ngx_http_clinic_article_entry_t  *entries;
 
-    if (index->links == NULL) {
-        ngx_http_clinic_pool_alloc(index->pool, &alloc);
-
-        index->links = ngx_http_clinic_article_links_create(index->entries,
-                                                            index->narticles,
-                                                            &alloc);
+    entries = ngx_palloc(pool, (index->narticles + 1)
+                               * sizeof(ngx_http_clinic_article_entry_t));
+    if (entries == NULL) {
+        return NULL;
     }
 
-    return index->links;
+    for (i = 0; i < index->narticles; i++) {
+        a = &index->articles[i];
+
+        entries[i].slug.data = a->slug.data;
+        entries[i].slug.len = a->slug.len;
+        entries[i].title.data = a->title.data;
+        entries[i].title.len = a->title.len;
+        entries[i].aliases = a->aliases;
+        entries[i].naliases = a->naliases;
+    }
+
+    ngx_http_clinic_pool_alloc(pool, &alloc);
+
+    return ngx_http_clinic_article_links_create(entries, index->narticles,
+                                                &alloc);
 }
 
 

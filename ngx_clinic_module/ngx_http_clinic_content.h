@@ -64,12 +64,10 @@ typedef struct {
 
 
 typedef struct {
-    ngx_pool_t                      *pool;       /* owns all of the index */
+    ngx_pool_t                      *pool;       /* a private index's */
     ngx_http_clinic_article_info_t  *articles;   /* sorted by slug */
     ngx_uint_t                       narticles;
     ngx_http_clinic_article_info_t **by_title;   /* sorted by title */
-    ngx_http_clinic_article_links_t *links;      /* index_links() */
-    ngx_http_clinic_article_entry_t *entries;    /* what links are made of */
     ngx_http_clinic_problem_t       *problems;
     ngx_uint_t                       nproblems;
     ngx_http_clinic_redirect_t      *redirects;  /* sorted by from */
@@ -84,7 +82,9 @@ typedef struct {
 /* one per clinic_content directive; the state below it is per worker */
 typedef struct {
     ngx_str_t                        path;
-    ngx_http_clinic_index_t         *index;
+    ngx_http_clinic_index_t         *index;      /* in image, or private */
+    void                            *image;      /* the node's, or NULL */
+    uint64_t                         serial;     /* image's, when taken */
     ngx_msec_t                       checked;
     ngx_http_clinic_watch_t          watch;      /* of the folder */
     time_t                           dir_sec;
@@ -116,7 +116,7 @@ ngx_http_clinic_content_t *ngx_http_clinic_content_create(ngx_conf_t *cf,
 ngx_http_clinic_index_t *ngx_http_clinic_content_index(
     ngx_http_clinic_content_t *content, ngx_msec_t interval, ngx_log_t *log);
 ngx_http_clinic_article_links_t *ngx_http_clinic_index_links(
-    ngx_http_clinic_index_t *index);
+    ngx_http_clinic_index_t *index, ngx_pool_t *pool);
 ngx_http_clinic_article_info_t *ngx_http_clinic_index_find(
     ngx_http_clinic_index_t *index, ngx_str_t *slug);
 

@@ -623,7 +623,7 @@ ngx_http_clinic_articles_build(ngx_http_clinic_articles_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    links = ngx_http_clinic_index_links(index);
+    links = ngx_http_clinic_index_links(index, r->pool);
     if (links == NULL) {
         return NGX_ERROR;
     }
