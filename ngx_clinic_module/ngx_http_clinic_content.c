@@ -42,6 +42,13 @@ static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_pool_t  *ngx_http_clinic_content_tmp;
 
+/*
+ * The worker's pool for building an index, reset after each build: the
+ * index is copied out (into the zone, or one block of the worker's), so
+ * that a build leaves no holes in the heap among configuration pages
+ */
+static ngx_pool_t  *ngx_http_clinic_content_scratch;
+
 
 static ngx_int_t ngx_http_clinic_content_finish(
     ngx_http_clinic_index_t *index, ngx_array_t *articles,
@@ -148,8 +155,9 @@ ngx_http_clinic_content_cleanup(void *data)
 
     /* an image is the node's, in the zone: only a private index is freed */
 
-    if (content->index && content->image == NULL) {
-        ngx_destroy_pool(content->index->pool);
+    if (content->own) {
+        ngx_free(content->own);
+        content->own = NULL;
     }
 
     content->index = NULL;
@@ -361,9 +369,15 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
      * A tenant of five articles takes a few KB per worker.
      */
 
-    pool = ngx_create_pool(2048, ngx_cycle->log);
+    pool = ngx_http_clinic_content_scratch;
+
     if (pool == NULL) {
-        return NULL;
+        pool = ngx_create_pool(16384, ngx_cycle->log);
+        if (pool == NULL) {
+            return NULL;
+        }
+
+        ngx_http_clinic_content_scratch = pool;
     }
 
     index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
@@ -375,7 +389,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
         || ngx_array_init(&problems, pool, 4,
                           sizeof(ngx_http_clinic_problem_t)) != NGX_OK)
     {
-        ngx_destroy_pool(pool);
+        ngx_reset_pool(pool);
         return NULL;
     }
 
@@ -394,7 +408,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     if (tmp == NULL) {
         tmp = ngx_create_pool(16384, ngx_cycle->log);
         if (tmp == NULL) {
-            ngx_destroy_pool(pool);
+            ngx_reset_pool(pool);
             return NULL;
         }
 
@@ -419,7 +433,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
             {
                 (void) ngx_close_dir(&dir);
                 ngx_reset_pool(tmp);
-                ngx_destroy_pool(pool);
+                ngx_reset_pool(pool);
                 return NULL;
             }
 
@@ -434,7 +448,7 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     if (ngx_http_clinic_content_finish(index, &articles, &gone, &problems)
         != NGX_OK)
     {
-        ngx_destroy_pool(pool);
+        ngx_reset_pool(pool);
         return NULL;
     }
 
@@ -748,8 +762,9 @@ ngx_http_clinic_content_take(ngx_http_clinic_content_t *content, void *p)
 {
     ngx_http_clinic_content_image_t  *image = p;
 
-    if (content->image == NULL && content->index) {
-        ngx_destroy_pool(content->index->pool);
+    if (content->own) {
+        ngx_free(content->own);
+        content->own = NULL;
     }
 
     content->image = image;
@@ -771,6 +786,7 @@ ngx_http_clinic_content_set(ngx_http_clinic_content_t *content,
     size_t                            size;
     ngx_str_t                         key;
     ngx_shm_zone_t                   *zone;
+    ngx_http_clinic_index_t          *own;
     ngx_http_clinic_content_image_t  *image;
 
     zone = ngx_http_clinic_content_zone();
@@ -806,14 +822,27 @@ ngx_http_clinic_content_set(ngx_http_clinic_content_t *content,
     }
 
     if (image == NULL) {
-        /* the worker's own */
+        /* the worker's own: the same image, in its memory */
 
-        if (content->image == NULL && content->index) {
-            ngx_destroy_pool(content->index->pool);
+        size = sizeof(ngx_http_clinic_index_t)
+               + ngx_http_clinic_content_image_size(index);
+
+        own = ngx_alloc(size, log);
+        if (own == NULL) {
+            ngx_reset_pool(index->pool);
+            return;
         }
 
+        ngx_http_clinic_content_image_copy(own, index, (u_char *) (own + 1));
+        ngx_reset_pool(index->pool);
+
+        if (content->own) {
+            ngx_free(content->own);
+        }
+
+        content->own = own;
         content->image = NULL;
-        content->index = index;
+        content->index = own;
         content->dir_sec = dir_sec;
         content->dir_nsec = dir_nsec;
         content->loaded = 1;
@@ -825,7 +854,7 @@ ngx_http_clinic_content_set(ngx_http_clinic_content_t *content,
                    "bytes", &content->path, image->header.serial,
                    image->header.size);
 
-    ngx_destroy_pool(index->pool);
+    ngx_reset_pool(index->pool);
     ngx_http_clinic_content_take(content, image);
 }
 

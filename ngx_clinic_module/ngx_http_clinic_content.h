@@ -84,6 +84,7 @@ typedef struct {
     ngx_str_t                        path;
     ngx_http_clinic_index_t         *index;      /* in image, or private */
     void                            *image;      /* the node's, or NULL */
+    void                            *own;        /* the worker's, or NULL */
     uint64_t                         serial;     /* image's, when taken */
     ngx_msec_t                       checked;
     ngx_http_clinic_watch_t          watch;      /* of the folder */
