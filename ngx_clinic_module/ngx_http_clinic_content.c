@@ -726,6 +726,16 @@ ngx_http_clinic_content_adopt(ngx_http_clinic_content_t *content,
         return NGX_DECLINED;
     }
 
+    /*
+     * A folder with a file that is not served is read on a worker's first
+     * use: the file may have been fixed in place since, which a stat of
+     * the served files would not show
+     */
+
+    if (!content->loaded && image->index.nproblems) {
+        return NGX_DECLINED;
+    }
+
     index = content->index;
     dir_sec = content->dir_sec;
     dir_nsec = content->dir_nsec;

@@ -177,3 +177,42 @@ Test::More::like($log, qr/clinic: indexed "[^"]*articles"/, 'TEST 7 read the fol
 --- request
 GET /treatments/cupping
 --- response_body_like: Cups, edited while nginx reloaded\.
+
+
+
+=== TEST 9: a folder with a file that is not served is read by the new workers after a reload
+--- skip_eval: 3: $ENV{TEST_NGINX_USE_VALGRIND}
+--- init
+my $f = "$ENV{TEST_NGINX_HTML_DIR}/articles/broken.txt";
+open my $fh, '>', $f or die "$f: $!";
+print $fh "Broken\n\nNot \xff UTF-8.\n";
+close $fh;
+ClinicTest::log_mark();
+main::reload_nginx();
+--- request
+GET /treatments/cupping
+--- response_body_like: Cups, edited while nginx reloaded\.
+
+
+
+=== TEST 10: (checks TEST 9: read, then again after a second reload)
+--- skip_eval: 3: $ENV{TEST_NGINX_USE_VALGRIND}
+--- init
+Test::More::like(ClinicTest::log_since_mark(), qr/clinic: indexed "[^"]*articles"/, 'TEST 9 read the folder');
+ClinicTest::log_mark();
+main::reload_nginx();
+--- request
+GET /treatments/cupping
+--- response_body_like: Cups, edited while nginx reloaded\.
+
+
+
+=== TEST 11: (checks TEST 10)
+--- skip_eval: 3: $ENV{TEST_NGINX_USE_VALGRIND}
+--- init
+my $log = ClinicTest::log_since_mark();
+Test::More::like($log, qr/clinic: indexed "[^"]*articles"/, 'a folder with a problem is read on first use, not taken from shared memory');
+Test::More::unlike($log, qr/from shared memory/, '... even when nothing changed');
+--- request
+GET /treatments/cupping
+--- response_body_like: Cups, edited while nginx reloaded\.
