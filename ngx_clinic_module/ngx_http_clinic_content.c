@@ -188,7 +188,10 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
     if (rc == NGX_OK) {
         /* another worker may have read a change into a newer image */
         ngx_http_clinic_content_current(content, log);
-        return content->index;
+
+        if (content->loaded) {
+            return content->index;
+        }
     }
 
     /*
@@ -199,7 +202,9 @@ ngx_http_clinic_content_index(ngx_http_clinic_content_t *content,
     if (rc == NGX_DECLINED && content->loaded) {
         ngx_http_clinic_content_current(content, log);
 
-        if (ngx_http_clinic_content_changed(content, log) != NGX_OK) {
+        if (content->loaded
+            && ngx_http_clinic_content_changed(content, log) != NGX_OK)
+        {
             return content->index;
         }
     }
@@ -685,7 +690,12 @@ ngx_http_clinic_content_current(ngx_http_clinic_content_t *content,
     now = zone ? ngx_http_clinic_content_lookup(zone, content) : NULL;
 
     if (now == NULL) {
-        /* not possible while the zone lives: keep what the disk says */
+        /*
+         * not possible while the zone lives; the retired image may be
+         * freed: the folder is read again, nothing of it is used
+         */
+        content->index = NULL;
+        content->image = NULL;
         content->loaded = 0;
         return;
     }
