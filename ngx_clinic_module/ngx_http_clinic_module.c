@@ -480,7 +480,7 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
         conf->redis = ngx_http_clinic_redis_add(cf, &cmcf->endpoints, &addr,
                                                 NGX_HTTP_CLINIC_REDIS_TIMEOUT,
-                                                &none, 0);
+                                                &none, &none, 0);
         if (conf->redis == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -1117,7 +1117,7 @@ ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_clinic_srv_conf_t *cscf = conf;
 
     ngx_int_t                     db;
-    ngx_str_t                    *value, s, password_file;
+    ngx_str_t                    *value, s, password_file, user;
     ngx_msec_t                    timeout;
     ngx_uint_t                    i;
     ngx_http_clinic_main_conf_t  *cmcf;
@@ -1131,6 +1131,7 @@ ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     timeout = NGX_HTTP_CLINIC_REDIS_TIMEOUT;
     db = 0;
     ngx_str_null(&password_file);
+    ngx_str_null(&user);
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -1161,6 +1162,19 @@ ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            user.len = value[i].len - 5;
+            user.data = value[i].data + 5;
+
+            if (user.len == 0 || user.len > 128) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
             db = ngx_atoi(value[i].data + 3, value[i].len - 3);
             if (db == NGX_ERROR || db > 65535) {
@@ -1177,10 +1191,19 @@ ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* an ACL user's password comes from a file too, never from here */
+
+    if (user.len && password_file.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"user=%V\" needs \"password_file=\"", &user);
+        return NGX_CONF_ERROR;
+    }
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
 
     cscf->redis = ngx_http_clinic_redis_add(cf, &cmcf->endpoints, &value[1],
-                                            timeout, &password_file, db);
+                                            timeout, &password_file, &user,
+                                            db);
     if (cscf->redis == NULL) {
         return NGX_CONF_ERROR;
     }

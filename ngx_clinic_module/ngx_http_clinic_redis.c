@@ -84,7 +84,7 @@ static uint64_t ngx_http_clinic_redis_usec(void);
 ngx_http_clinic_redis_endpoint_t *
 ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
     ngx_str_t *addr, ngx_msec_t timeout, ngx_str_t *password_file,
-    ngx_int_t db)
+    ngx_str_t *user, ngx_int_t db)
 {
     u_char                            *p;
     ngx_url_t                          u;
@@ -103,7 +103,10 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
             && ep->password_file.len == password_file->len
             && (password_file->len == 0
                 || ngx_strncmp(ep->password_file.data, password_file->data,
-                               password_file->len) == 0))
+                               password_file->len) == 0)
+            && ep->user.len == user->len
+            && (user->len == 0
+                || ngx_strncmp(ep->user.data, user->data, user->len) == 0))
         {
             return ep;
         }
@@ -142,7 +145,7 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
 
     /* two endpoints on one address differ in db, timeout or credentials */
 
-    ep->label.data = ngx_pnalloc(cf->pool, addr->len + 64);
+    ep->label.data = ngx_pnalloc(cf->pool, addr->len + 64 + user->len);
     if (ep->label.data == NULL) {
         return NULL;
     }
@@ -157,7 +160,10 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
         p = ngx_sprintf(p, " timeout=%Mms", timeout);
     }
 
-    if (password_file->len) {
+    if (user->len) {
+        p = ngx_sprintf(p, " user=%V", user);
+
+    } else if (password_file->len) {
         p = ngx_cpymem(p, " auth", 5);
     }
 
@@ -165,6 +171,7 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
     ep->timeout = timeout;
     ep->db = db;
     ep->password_file = *password_file;
+    ep->user = *user;
     ep->index = endpoints->nelts;
 
     if (password_file->len
@@ -618,17 +625,28 @@ static ngx_int_t
 ngx_http_clinic_redis_handshake(ngx_http_clinic_redis_endpoint_t *ep)
 {
     u_char                       db[NGX_INT_T_LEN];
-    size_t                       lens[2];
-    const char                  *argv[2];
+    size_t                       lens[3];
+    int                          argc;
+    const char                  *argv[3];
     ngx_http_clinic_redis_op_t  *op;
 
     if (ep->password.len) {
-        argv[0] = "AUTH";
-        lens[0] = 4;
-        argv[1] = (const char *) ep->password.data;
-        lens[1] = ep->password.len;
 
-        if (ngx_http_clinic_redis_enqueue(ep, 2, argv, lens,
+        /* AUTH password, or AUTH user password for a Redis 6 ACL user */
+
+        argc = 0;
+        argv[argc] = "AUTH";
+        lens[argc++] = 4;
+
+        if (ep->user.len) {
+            argv[argc] = (const char *) ep->user.data;
+            lens[argc++] = ep->user.len;
+        }
+
+        argv[argc] = (const char *) ep->password.data;
+        lens[argc++] = ep->password.len;
+
+        if (ngx_http_clinic_redis_enqueue(ep, argc, argv, lens,
                                     ngx_http_clinic_redis_handshake_handler,
                                     ep, &op)
             != NGX_OK)

@@ -35,6 +35,7 @@ struct ngx_http_clinic_redis_endpoint_s {
     ngx_msec_t                       timeout;
     ngx_str_t                        password;
     ngx_str_t                        password_file;
+    ngx_str_t                        user;       /* Redis 6 ACL; or none */
     ngx_int_t                        db;
     ngx_uint_t                       index;      /* in main conf endpoints */
 
@@ -64,7 +65,7 @@ struct ngx_http_clinic_redis_endpoint_s {
 
 ngx_http_clinic_redis_endpoint_t *ngx_http_clinic_redis_add(ngx_conf_t *cf,
     ngx_array_t *endpoints, ngx_str_t *addr, ngx_msec_t timeout,
-    ngx_str_t *password_file, ngx_int_t db);
+    ngx_str_t *password_file, ngx_str_t *user, ngx_int_t db);
 ngx_int_t ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
     ngx_array_t *endpoints);
 void ngx_http_clinic_redis_exit_process(ngx_array_t *endpoints);
