@@ -460,9 +460,7 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clinic_srv_conf_t *prev = parent;
     ngx_http_clinic_srv_conf_t *conf = child;
 
-    uint32_t                      hash;
     ngx_str_t                     addr, none;
-    ngx_str_node_t               *node;
     ngx_http_clinic_srv_conf_t  **tp, *first;
     ngx_http_clinic_main_conf_t  *cmcf;
 
@@ -490,14 +488,9 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    hash = ngx_crc32_long(conf->tenant.data, conf->tenant.len);
+    first = ngx_http_clinic_tenant_find(cmcf, &conf->tenant);
 
-    node = ngx_str_rbtree_lookup(&cmcf->tenant_names, &conf->tenant, hash);
-
-    if (node != NULL) {
-        first = ngx_rbtree_data(node, ngx_http_clinic_srv_conf_t,
-                                tenant_node);
-
+    if (first != NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "duplicate clinic tenant \"%V\" in %V:%ui, "
                       "already used in %V:%ui", &conf->tenant,
@@ -506,9 +499,7 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    conf->tenant_node.node.key = hash;
-    conf->tenant_node.str = conf->tenant;
-    ngx_rbtree_insert(&cmcf->tenant_names, &conf->tenant_node.node);
+    ngx_http_clinic_tenant_insert(cmcf, conf);
 
     conf->key_prefix.len = sizeof("clinic:{}:") - 1 + conf->tenant.len;
     conf->key_prefix.data = ngx_pnalloc(cf->pool, conf->key_prefix.len);

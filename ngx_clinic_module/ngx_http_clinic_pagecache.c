@@ -563,12 +563,10 @@ static ngx_int_t
 ngx_http_clinic_pagecache_log_apply(ngx_http_clinic_redis_endpoint_t *ep,
     redisReply *reply, ngx_atomic_uint_t from)
 {
-    uint32_t                         hash;
     ngx_str_t                        name;
     ngx_int_t                        s, g;
     ngx_uint_t                       i;
     redisReply                     **e;
-    ngx_str_node_t                  *node;
     ngx_http_clinic_srv_conf_t      *cscf;
     ngx_http_clinic_main_conf_t     *cmcf;
     ngx_http_clinic_tenant_stats_t  *slot;
@@ -605,17 +603,10 @@ ngx_http_clinic_pagecache_log_apply(ngx_http_clinic_redis_endpoint_t *ep,
 
         name.data = (u_char *) e[i + 1]->str;
         name.len = e[i + 1]->len;
-        hash = ngx_crc32_long(name.data, name.len);
 
-        node = ngx_str_rbtree_lookup(&cmcf->tenant_names, &name, hash);
-        if (node == NULL) {
-            continue;
-        }
+        cscf = ngx_http_clinic_tenant_find(cmcf, &name);
 
-        cscf = ngx_rbtree_data(node, ngx_http_clinic_srv_conf_t,
-                               tenant_node);
-
-        if (cscf->redis != ep) {
+        if (cscf == NULL || cscf->redis != ep) {
             continue;
         }
 

@@ -235,9 +235,7 @@ ngx_http_clinic_status_select(ngx_http_request_t *r,
     ngx_http_clinic_status_ctx_t *ctx, ngx_http_clinic_srv_conf_t *cscf)
 {
     u_char                       *dst, *src;
-    uint32_t                      hash;
     ngx_str_t                     arg, name;
-    ngx_str_node_t               *node;
     ngx_http_clinic_srv_conf_t   *found;
     ngx_http_clinic_main_conf_t  *cmcf;
 
@@ -276,11 +274,7 @@ ngx_http_clinic_status_select(ngx_http_request_t *r,
                 ? cscf : NULL;
 
     } else {
-        hash = ngx_crc32_long(name.data, name.len);
-        node = ngx_str_rbtree_lookup(&cmcf->tenant_names, &name, hash);
-        found = node ? ngx_rbtree_data(node, ngx_http_clinic_srv_conf_t,
-                                       tenant_node)
-                     : NULL;
+        found = ngx_http_clinic_tenant_find(cmcf, &name);
     }
 
     if (found == NULL) {

@@ -29,6 +29,39 @@ static ngx_int_t ngx_http_clinic_parse_tokens(ngx_conf_t *cf,
 static void *ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size);
 
 
+/*
+ * The node's tenants by name, in a tree keyed by the name's crc32: found
+ * in O(log n) at configuration time (duplicates), by clinic_status
+ * (?tenant=) and by the purge log.
+ */
+
+ngx_http_clinic_srv_conf_t *
+ngx_http_clinic_tenant_find(ngx_http_clinic_main_conf_t *cmcf,
+    ngx_str_t *name)
+{
+    ngx_str_node_t  *node;
+
+    node = ngx_str_rbtree_lookup(&cmcf->tenant_names, name,
+                                 ngx_crc32_long(name->data, name->len));
+
+    return node ? ngx_rbtree_data(node, ngx_http_clinic_srv_conf_t,
+                                  tenant_node)
+                : NULL;
+}
+
+
+void
+ngx_http_clinic_tenant_insert(ngx_http_clinic_main_conf_t *cmcf,
+    ngx_http_clinic_srv_conf_t *cscf)
+{
+    cscf->tenant_node.node.key = ngx_crc32_long(cscf->tenant.data,
+                                                cscf->tenant.len);
+    cscf->tenant_node.str = cscf->tenant;
+
+    ngx_rbtree_insert(&cmcf->tenant_names, &cscf->tenant_node.node);
+}
+
+
 /* sends the header, then b as the whole body (not for a header-only answer) */
 
 ngx_int_t

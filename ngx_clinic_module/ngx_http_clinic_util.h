@@ -30,6 +30,10 @@ ngx_int_t ngx_http_clinic_set_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
     ngx_http_clinic_srv_conf_t *cscf, const char *suffix, ngx_str_t *extra,
     ngx_str_t *key);
+ngx_http_clinic_srv_conf_t *ngx_http_clinic_tenant_find(
+    ngx_http_clinic_main_conf_t *cmcf, ngx_str_t *name);
+void ngx_http_clinic_tenant_insert(ngx_http_clinic_main_conf_t *cmcf,
+    ngx_http_clinic_srv_conf_t *cscf);
 ngx_int_t ngx_http_clinic_token_equal(ngx_str_t *secret, u_char *given,
     size_t len);
 ngx_int_t ngx_http_clinic_tokens_match(ngx_array_t *tokens, u_char *given,
