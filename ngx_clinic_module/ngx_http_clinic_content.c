@@ -40,14 +40,18 @@ static ngx_int_t ngx_http_clinic_content_changed(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
 static ngx_http_clinic_index_t *ngx_http_clinic_content_build(
     ngx_http_clinic_content_t *content, ngx_log_t *log);
+static ngx_pool_t *ngx_http_clinic_content_pool(ngx_pool_t **pool);
+
+
+/* the worker's pool for reading files, reset after each file */
 static ngx_pool_t  *ngx_http_clinic_content_tmp;
 
 /*
  * The worker's pool for building an index, reset after each build: the
- * index is copied out (into the zone, or one block of the worker's), so
- * that a build leaves no holes in the heap among configuration pages
+ * index is copied out (into the zone, or one block of the worker's)
  */
 static ngx_pool_t  *ngx_http_clinic_content_scratch;
+
 
 
 static ngx_int_t ngx_http_clinic_content_finish(
@@ -369,20 +373,13 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     }
 
     /*
-     * The index keeps what pages and links need, not the articles' text:
-     * the files are read into a pool of their own, gone with the build.
-     * A tenant of five articles takes a few KB per worker.
+     * The index keeps what pages and links need, not the articles' text;
+     * it is built in the worker's scratch pool and copied out (set())
      */
 
-    pool = ngx_http_clinic_content_scratch;
-
+    pool = ngx_http_clinic_content_pool(&ngx_http_clinic_content_scratch);
     if (pool == NULL) {
-        pool = ngx_create_pool(16384, ngx_cycle->log);
-        if (pool == NULL) {
-            return NULL;
-        }
-
-        ngx_http_clinic_content_scratch = pool;
+        return NULL;
     }
 
     index = ngx_pcalloc(pool, sizeof(ngx_http_clinic_index_t));
@@ -402,22 +399,12 @@ ngx_http_clinic_content_build(ngx_http_clinic_content_t *content,
     content->dir_sec = fi.st_mtim.tv_sec;
     content->dir_nsec = fi.st_mtim.tv_nsec;
 
-    /*
-     * One pool for the files of every build in the worker, reset after
-     * each file: a pool made and destroyed per build would leave holes in
-     * the heap between the long-lived indexes
-     */
+    /* the files are read into the worker's pool for files, reset after each */
 
-    tmp = ngx_http_clinic_content_tmp;
-
+    tmp = ngx_http_clinic_content_pool(&ngx_http_clinic_content_tmp);
     if (tmp == NULL) {
-        tmp = ngx_create_pool(16384, ngx_cycle->log);
-        if (tmp == NULL) {
-            ngx_reset_pool(pool);
-            return NULL;
-        }
-
-        ngx_http_clinic_content_tmp = tmp;
+        ngx_reset_pool(pool);
+        return NULL;
     }
 
     if (ngx_open_dir(&content->path, &dir) == NGX_OK) {
@@ -609,6 +596,23 @@ typedef struct {
 } ngx_http_clinic_content_image_t;
 
 
+/*
+ * One of the worker's two reusable pools (files, scratch), made on first
+ * use and reset after each use, never destroyed: pools made and destroyed
+ * per build would leave holes in the heap between long-lived memory
+ */
+
+static ngx_pool_t *
+ngx_http_clinic_content_pool(ngx_pool_t **pool)
+{
+    if (*pool == NULL) {
+        *pool = ngx_create_pool(16384, ngx_cycle->log);
+    }
+
+    return *pool;
+}
+
+
 static ngx_int_t
 ngx_http_clinic_content_key(ngx_pool_t *pool,
     ngx_http_clinic_content_t *content, ngx_str_t *key)
@@ -645,18 +649,13 @@ ngx_http_clinic_content_lookup(ngx_shm_zone_t *zone,
     ngx_http_clinic_content_t *content)
 {
     ngx_str_t                 key;
+    ngx_pool_t               *tmp;
     ngx_http_clinic_image_t  *image;
 
-    if (ngx_http_clinic_content_tmp == NULL) {
-        ngx_http_clinic_content_tmp = ngx_create_pool(16384, ngx_cycle->log);
-        if (ngx_http_clinic_content_tmp == NULL) {
-            return NULL;
-        }
-    }
+    tmp = ngx_http_clinic_content_pool(&ngx_http_clinic_content_tmp);
 
-    if (ngx_http_clinic_content_key(ngx_http_clinic_content_tmp, content,
-                                    &key)
-        != NGX_OK)
+    if (tmp == NULL
+        || ngx_http_clinic_content_key(tmp, content, &key) != NGX_OK)
     {
         return NULL;
     }
