@@ -665,7 +665,10 @@ ngx_http_clinic_redis_init_conf(ngx_conf_t *cf, ngx_array_t *endpoints)
 
         if (runtime) {
             ep->opts.resolver = clcf->resolver;
-            ep->opts.resolver_timeout = clcf->resolver_timeout;
+            /* http{}'s own block is not merged: nginx's default then */
+            ep->opts.resolver_timeout =
+                (clcf->resolver_timeout == NGX_CONF_UNSET_MSEC)
+                ? 30000 : clcf->resolver_timeout;
         }
 
         a = ep->addrs.elts;

@@ -241,13 +241,15 @@ ngx_http_clinic_redis_link_resolved(ngx_resolver_ctx_t *ctx)
     ngx_http_clinic_redis_link_t *link = ctx->data;
 
     time_t       valid;
-    ngx_uint_t   i, same, reconnect;
+    ngx_uint_t   i, same, reconnect, level;
     ngx_msec_t   ttl;
 
     link->resolving = NULL;
 
     if (ctx->state || ctx->naddrs == 0) {
-        ngx_log_error(NGX_LOG_ERR, link->opts->log, 0,
+        level = link->logged_down ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+        ngx_log_error(level, link->opts->log, 0,
                       "clinic: redis \"%V\": \"%V\" could not be resolved "
                       "(%i: %s)", &link->name, &ctx->name, ctx->state,
                       ngx_resolver_strerror(ctx->state));
@@ -486,6 +488,13 @@ ngx_http_clinic_redis_link_tls(ngx_http_clinic_redis_link_t *link)
 
     c = link->conn;
 
+    /* OpenSSL's connection lives in a pool of the connection's own */
+
+    c->pool = ngx_create_pool(1024, c->log);
+    if (c->pool == NULL) {
+        return NGX_ERROR;
+    }
+
     if (ngx_ssl_create_connection(link->opts->ssl, c, NGX_SSL_CLIENT)
         != NGX_OK)
     {
@@ -535,10 +544,14 @@ static void
 ngx_http_clinic_redis_link_tls_done(ngx_connection_t *c)
 {
     long                           rc;
+    ngx_uint_t                     level;
     ngx_http_clinic_redis_link_t  *link;
 
     link = c->data;
     link->tls_pending = 0;
+
+    /* every retry fails the same way: said once, then at "info" */
+    level = link->logged_down ? NGX_LOG_INFO : NGX_LOG_ERR;
 
     c->read->handler = ngx_http_clinic_redis_link_read_handler;
     c->write->handler = ngx_http_clinic_redis_link_write_handler;
@@ -552,7 +565,7 @@ ngx_http_clinic_redis_link_tls_done(ngx_connection_t *c)
         rc = SSL_get_verify_result(c->ssl->connection);
 
         if (rc != X509_V_OK) {
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+            ngx_log_error(level, c->log, 0,
                           "clinic: redis \"%V\": certificate verify error: "
                           "(%l:%s)", &link->name, rc,
                           X509_verify_cert_error_string(rc));
@@ -591,6 +604,7 @@ ngx_http_clinic_redis_link_check_name(ngx_connection_t *c,
     X509       *cert;
     size_t      len;
     ngx_str_t  *name;
+    ngx_uint_t  level;
     u_char      buf[NGX_SOCKADDR_STRLEN + 1];
     u_char      host[256];
 
@@ -627,8 +641,10 @@ ngx_http_clinic_redis_link_check_name(ngx_connection_t *c,
 
     X509_free(cert);
 
+    level = link->logged_down ? NGX_LOG_INFO : NGX_LOG_ERR;
+
     if (rc != 1) {
-        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+        ngx_log_error(level, c->log, 0,
                       "clinic: redis \"%V\": the certificate does not "
                       "match \"%s\"", &link->name, host);
         return NGX_ERROR;
@@ -1510,6 +1526,7 @@ ngx_http_clinic_redis_link_fail(ngx_http_clinic_redis_link_t *link,
 void
 ngx_http_clinic_redis_link_close(ngx_http_clinic_redis_link_t *link)
 {
+    ngx_pool_t        *pool;
     ngx_connection_t  *c;
 
     if (link->flush.posted) {
@@ -1535,7 +1552,12 @@ ngx_http_clinic_redis_link_close(ngx_http_clinic_redis_link_t *link)
 #endif
 
         /* we own the socket: hiredis never saw it, so no double close */
+        pool = c->pool;
         ngx_close_connection(c);
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
     }
 
     if (link->reader) {
