@@ -690,9 +690,9 @@ ngx_http_clinic_redis_init_conf(ngx_conf_t *cf, ngx_array_t *endpoints)
 
             if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
                 ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "%s in redis address \"%V\" in %V:%ui "
-                              "(a \"resolver\" in http{} resolves it at "
-                              "run time instead)",
+                              "%s in redis address \"%V\" (a \"resolver\" "
+                              "in http{} would resolve it at run time) "
+                              "in %V:%ui",
                               u.err ? u.err : "host not found", &a[j].name,
                               &ep->conf_file, ep->conf_line);
                 return NGX_ERROR;
