@@ -746,6 +746,9 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
         /* not up for the metrics until this worker's PING is answered */
         ngx_http_clinic_stats_redis_up(ep->stats, 0);
 
+        /* the nodes a worker of the last cycle met are this one's to say */
+        ngx_http_clinic_stats_redis_nodes_reset(ep->stats);
+
         a = ep->addrs.elts;
 
         switch (ep->type) {
@@ -988,7 +991,9 @@ ngx_http_clinic_redis_send(ngx_http_clinic_redis_endpoint_t *ep,
         }
 
         if (link == NULL) {
-            ngx_http_clinic_redis_refresh_later(ep, 0);
+            /* not sooner: every request to a lost slot comes here */
+            ngx_http_clinic_redis_refresh_later(ep,
+                                            NGX_HTTP_CLINIC_REDIS_REFRESH_MIN);
             return NGX_DECLINED;
         }
 
@@ -1206,7 +1211,8 @@ ngx_http_clinic_redis_sentinel_state(ngx_http_clinic_redis_link_t *link,
 
     if (next != link) {
         ngx_http_clinic_stats_redis_node_used(link->node_stats, 0);
-        ngx_http_clinic_stats_redis_node_used(next->node_stats, 1);
+        next->node_stats = ngx_http_clinic_stats_redis_node(ep->stats,
+                                                            &next->name, 2);
     }
 
     if (!next->reconnect.timer_set && next->conn == NULL) {
@@ -1815,16 +1821,13 @@ ngx_http_clinic_redis_cluster_update(ngx_http_clinic_redis_endpoint_t *ep)
 
         owned += link->nslots;
 
-        if (link->node_stats == NULL) {
-            name = link->addr.name;
-            link->node_stats = ngx_http_clinic_stats_redis_node(ep->stats,
-                                                                &name, 1);
-            ngx_http_clinic_stats_redis_node_up(link->node_stats,
-                                    ngx_http_clinic_redis_link_is_up(link));
+        /* found by name each time: a row no worker used may be another's */
 
-        } else {
-            ngx_http_clinic_stats_redis_node_used(link->node_stats, 1);
-        }
+        name = link->addr.name;
+        link->node_stats = ngx_http_clinic_stats_redis_node(ep->stats, &name,
+                                                            1);
+        ngx_http_clinic_stats_redis_node_up(link->node_stats,
+                                    ngx_http_clinic_redis_link_is_up(link));
 
         link->idle = 0;
 
