@@ -776,7 +776,7 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
 
             for (j = 0; j < ep->addrs.nelts; j++) {
                 link = ngx_http_clinic_redis_new_link(ep,
-                                     NGX_HTTP_CLINIC_REDIS_LINK_SENTINEL, &a[j]);
+                                   NGX_HTTP_CLINIC_REDIS_LINK_SENTINEL, &a[j]);
                 if (link == NULL) {
                     return NGX_ERROR;
                 }
@@ -821,7 +821,7 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
 
             for (j = 0; j < ep->addrs.nelts; j++) {
                 link = ngx_http_clinic_redis_new_link(ep,
-                                         NGX_HTTP_CLINIC_REDIS_LINK_DATA, &a[j]);
+                                       NGX_HTTP_CLINIC_REDIS_LINK_DATA, &a[j]);
                 if (link == NULL) {
                     return NGX_ERROR;
                 }
@@ -1887,7 +1887,7 @@ ngx_http_clinic_redis_cluster_state(ngx_http_clinic_redis_link_t *link,
         if (link->nslots) {
             /* a replica may take over: ask for the map until it has */
             ngx_http_clinic_redis_refresh_later(ep,
-                                                NGX_HTTP_CLINIC_REDIS_REFRESH_MIN);
+                                            NGX_HTTP_CLINIC_REDIS_REFRESH_MIN);
         }
 
         return;
