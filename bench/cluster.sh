@@ -550,22 +550,15 @@ contact_line() {    # file key...
 declare -A ID0=()
 
 # contact SCENARIO: the POSTs, then every tenant's stream checked
-contact() {
-    local s=$1 key=contact.$1 out="$T/wrk/contact.$1.txt" run x0 x1 i p
-    local ours=0 dups=0 unknown=0 missing=0 foreign=0 sp0 e o d u m why=()
+# check_streams KEY SCENARIO RUN WRK-OUTPUT XLEN-BEFORE XLEN-AFTER
+# SPOOLED-BEFORE: every tenant's stream, read from the master that owns it
+# (after ID0[tI], the last entry before the run): the new entries are the
+# run's tags for that tenant, each once, and as many as the 201s and 202s
+# plus at most the POSTs without an answer; R[KEY.*]
+check_streams() {
+    local key=$1 s=$2 run=$3 out=$4 i after sent e o d u m why=()
+    local ours=0 dups=0 unknown=0 missing=0 foreign=0
 
-    run="$s-$$-$(date +%s)"
-    wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$CONTACT" "http://127.0.0.1:${PORT[$s]}/contact" \
-        -- "$run-warmup" 0 "$TENANTS" > /dev/null
-    x0=$(settled_xlen "$s")
-    last_ids "$s"
-    sp0=$(metric "$s" clinic_submissions_total 'outcome="spooled"')
-
-    wrk_run "$key" "$s" "$CONTACT" "$run" 0 "$TENANTS"
-    out="$T/wrk/$key.txt"
-
-    x1=$(settled_xlen "$s")
-    R[$key.waits]=$(sum_stat WAIT "${R[$key.mstats]}")
     R[$key.sent]=$(contact_line "$out" sent)
     R[$key.answered]=$(contact_line "$out" answered)
     R[$key.statuses]=$(awk '$1 == "contact:" && $2 == "status" {
@@ -573,14 +566,12 @@ contact() {
     R[$key.s201]=$(contact_line "$out" status 201)
     R[$key.s202]=$(contact_line "$out" status 202)
     R[$key.open]=$(( R[$key.sent] - R[$key.answered] ))
-    R[$key.added]=$(( x1 - x0 ))
-    R[$key.m_spooled]=$(awk -v a="$sp0" -v b="$(metric "$s" clinic_submissions_total 'outcome="spooled"')" \
+    R[$key.added]=$(( $6 - $5 ))
+    R[$key.m_spooled]=$(awk -v a="$7" -v b="$(metric "$s" clinic_submissions_total 'outcome="spooled"')" \
         'BEGIN { printf "%d", b - a }')
 
-    # each tenant's stream, from the master that owns it: the entries after
-    # the last one before the run are this run's tags for this tenant
     for (( i = 1; i <= TENANTS; i++ )); do
-        local after=() sent
+        after=()
         [ -n "${ID0[t$i]}" ] && after=(--after "${ID0[t$i]}")
         sent=$(awk -v t="$i" '$1 == "contact:" && $2 == "tenant" && $3 == t {
             printf "%s%s=%s", sep, $5, $7; sep = " " }' "$out")
@@ -612,6 +603,29 @@ contact() {
     [ "${R[$key.m_spooled]}" = "$s202" ] \
         || why+=("$s202 answered 202, clinic_submissions_total counts ${R[$key.m_spooled]} spooled")
     verdict "$key" "${why[@]+"${why[@]}"}"
+}
+
+# contact SCENARIO: the POSTs, then every tenant's stream checked; the
+# warm-up's too
+contact() {
+    local s=$1 key=contact.$1 run x0 x1 sp0
+
+    run="$s-$$-$(date +%s)"
+    x0=$(total_xlen "$s")
+    last_ids "$s"
+    sp0=$(metric "$s" clinic_submissions_total 'outcome="spooled"')
+    wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$CONTACT" "http://127.0.0.1:${PORT[$s]}/contact" \
+        -- "$run-warmup" 0 "$TENANTS" > "$T/wrk/$key.warmup.txt"
+    x1=$(settled_xlen "$s")
+    check_streams "$key.warmup" "$s" "$run-warmup" "$T/wrk/$key.warmup.txt" "$x0" "$x1" "$sp0"
+
+    x0=$x1
+    last_ids "$s"
+    sp0=$(metric "$s" clinic_submissions_total 'outcome="spooled"')
+    wrk_run "$key" "$s" "$CONTACT" "$run" 0 "$TENANTS"
+    x1=$(settled_xlen "$s")
+    R[$key.waits]=$(sum_stat WAIT "${R[$key.mstats]}")
+    check_streams "$key" "$s" "$run" "$T/wrk/$key.txt" "$x0" "$x1" "$sp0"
 }
 
 say "machine: $(nproc) cores, $(uname -sr), load average $LOAD_BEFORE"
@@ -731,6 +745,13 @@ report() {
         echo "| $(name_of "$s") | ${R[$k.sent]} | ${R[$k.answered]} | ${R[$k.statuses]} |" \
              "${R[$k.waits]} ($(awk -v a="${R[$k.s201]}" -v b="${R[$k.waits]}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "—" }')) | ${R[$k.added]} | $(( R[$k.ours] - R[$k.s201] - R[$k.s202] )) of ${R[$k.open]} |" \
              "${R[$k.dups]} | ${R[$k.check]} |"
+    done
+    echo
+    echo "The warm-ups ($WARMUP each, checked the same way):"
+    for s in "${SCEN[@]}"; do
+        k=contact.$s.warmup
+        echo "- $(name_of "$s"): ${R[$k.sent]} POSTs, ${R[$k.statuses]}, ${R[$k.added]} new entries," \
+             "${R[$k.dups]} stored twice: ${R[$k.check]}"
     done
     echo
     echo "The endpoints after the runs (clinic_status, counted since nginx started):"
