@@ -375,6 +375,9 @@ metric() {
             END { printf "%.6f\n", v }'
 }
 
+# the busy ticks of all the cores together (as cpu_busy in lib.sh counts)
+all_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
 cpu_sum() {    # PID...: their CPU ticks, summed
     local p n=0
     for p; do
@@ -408,7 +411,7 @@ sum_stat() {    # CMD STATS-LINES: the calls of CMD over the masters
 # module's mean Redis latency; R[KEY.*]
 wrk_run() {
     local key=$1 s=$2 script=$3 out="$T/wrk/$1.txt" w0 w1 r0 r1 q0 q1 t0 t1 ch0 ch1 reqs
-    local url="http://127.0.0.1:${PORT[$s]}" worker l0 l1 n0 n1 p
+    local url="http://127.0.0.1:${PORT[$s]}" worker l0 l1 n0 n1 p a0 a1
     shift 3
     worker=$(worker_of "${NGX_PID[$s]}")
 
@@ -427,6 +430,7 @@ wrk_run() {
     r0=$(cpu_sum $(redis_pids "$s"))
     # shellcheck disable=SC2046
     q0=$(cpu_sum $(replica_pids "$s"))
+    a0=$(all_busy)
     times > "$T/tmp/times"
     ch0=$(awk 'NR == 2 { print $1 " " $2 }' "$T/tmp/times")
     t0=$(date +%s%N)
@@ -442,6 +446,7 @@ wrk_run() {
     r1=$(cpu_sum $(redis_pids "$s"))
     # shellcheck disable=SC2046
     q1=$(cpu_sum $(replica_pids "$s"))
+    a1=$(all_busy)
     R[$key.mstats]=$(master_stats "$s")
     echo "${R[$key.mstats]}" > "$T/wrk/$key.masters"
     l1=$(metric "$s" clinic_redis_latency_seconds_sum)
@@ -474,6 +479,11 @@ wrk_run() {
         BEGIN { split(a, x, " "); split(b, y, " ");
                 printf "%d", (sec(y[1]) + sec(y[2]) - sec(x[1]) - sec(x[2])) \
                              * 1000 / ms * 100 }')
+    # everything else the machine ran meanwhile (another test, say), in %
+    # of one core: all the cores' busy time but the worker, Redis and wrk
+    R[$key.other]=$(awk -v a="$a0" -v b="$a1" -v hz="$CLK_TCK" -v ms="${R[$key.wall]}" \
+        -v mine="$(( R[$key.cpu] + R[$key.redis] + R[$key.repl] + R[$key.wrk] ))" \
+        'BEGIN { v = (b - a) / hz * 1000 / ms * 100 - mine; printf "%d", v < 0 ? 0 : v }')
     R[$key.errors]=$(awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); print }' "$out" \
         | tr '\n' ' ')
 }
@@ -684,7 +694,8 @@ report() {
     echo "Redis: a single redis-server, and a cluster of 3 masters + 3 replicas, all on"
     echo "loopback TCP ports, no persistence."
     echo "Before the run, other processes kept the machine ${BUSY}% busy (of all cores);"
-    echo "load average before / after: $LOAD_BEFORE / $LOAD_AFTER."
+    echo "load average before / after: $LOAD_BEFORE / $LOAD_AFTER. CPU columns: % of one core;"
+    echo "\"other CPU\": what the rest of the machine used during the run (2 cores = 200%)."
     echo
     echo "Tenants per master (CRC16 of the {tI} hash tag):"
     for m in "${MASTERS[@]}"; do
@@ -698,12 +709,12 @@ report() {
             echo "### Contact POST, urlencoded → 201"
         fi
         echo
-        echo "| Redis | req/s | × single | p50 ms | p75 ms | p90 ms | p99 ms | max ms | worker CPU | worker µs/req | Redis CPU: masters + replicas | Redis µs/req | wrk CPU |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| Redis | req/s | × single | p50 ms | p75 ms | p90 ms | p99 ms | max ms | worker CPU | worker µs/req | Redis CPU: masters + replicas | Redis µs/req | wrk CPU | other CPU |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         for s in "${SCEN[@]}"; do
             echo "| $(name_of "$s") | ${R[$k.$s.rps]} | $(ratio "${R[$k.$s.rps]}" "${R[$k.single.rps]}") |" \
                  "${R[$k.$s.p50]} | ${R[$k.$s.p75]} | ${R[$k.$s.p90]} | ${R[$k.$s.p99]} | ${R[$k.$s.max]} |" \
-                 "${R[$k.$s.cpu]}% | ${R[$k.$s.us]} | ${R[$k.$s.redis]}% + ${R[$k.$s.repl]}% | ${R[$k.$s.rus]} | ${R[$k.$s.wrk]}% |"
+                 "${R[$k.$s.cpu]}% | ${R[$k.$s.us]} | ${R[$k.$s.redis]}% + ${R[$k.$s.repl]}% | ${R[$k.$s.rus]} | ${R[$k.$s.wrk]}% | ${R[$k.$s.other]}% |"
         done
         echo
         echo "p50 / p99 × single:" \
