@@ -460,6 +460,8 @@ sub child_stop {
 #                         on the same port named chaos-I.example, each
 #                         with its contact form (a list of names instead
 #                         of N: those tenants, named TENANT.example)
+#   tenant_redis => CODE  a tenant's own clinic_redis: CODE->(TENANT)
+#                         returns its arguments, or undef for none
 #   content => 1          every tenant gets a folder of one article,
 #                         /treatments/first-visit, from clinic_content
 #   extra => TEXT         more server blocks ($PORT: nginx's port)
@@ -512,6 +514,8 @@ sub nginx_config {
     my $servers = '';
     for my $t (@tenants) {
         my $c = $content->($t);
+        my $tr = $o{tenant_redis} ? $o{tenant_redis}->($t) : undef;
+        $c .= "        clinic_redis $tr;\n" if defined $tr;
         $servers .= <<"END";
     server {
         listen 127.0.0.1:$self->{port};
@@ -932,7 +936,7 @@ sub load_start {
 
 # stops sending, waits for the answers in flight, collects the results of
 # the run: a list of { tag, status (0: no answer), pid, id, secs (to the
-# answer), host }
+# answer), host, at (when it was answered, or given up) }
 sub load_stop {
     my ($self) = @_;
     my $l = delete $self->{load} or return [];
@@ -945,10 +949,10 @@ sub load_stop {
     open my $fh, '<', $l->{file} or die "load generator left no results: $!";
     while (<$fh>) {
         chomp;
-        my ($tag, $status, $pid, $id, $secs, $host) = split /\t/;
+        my ($tag, $status, $pid, $id, $secs, $host, $at) = split /\t/;
         push @res, { tag => $tag, status => $status, pid => $pid,
                      id => $id, secs => $secs, phase => $l->{phase},
-                     host => $host || 'chaos.example' };
+                     host => $host || 'chaos.example', at => $at };
     }
     close $fh;
     push @{ $self->{results} }, @res;
@@ -975,7 +979,8 @@ sub _load_child {
         my ($c, $status, $pid, $id) = @_;
         my $q = delete $c->{req};
         push @res, join("\t", $q->{tag}, $status, $pid // '-', $id // '-',
-                        sprintf('%.4f', time - $q->{t0}), $q->{host});
+                        sprintf('%.4f', time - $q->{t0}), $q->{host},
+                        sprintf('%.4f', time));
     };
     my $drop = sub {
         my ($c) = @_;
@@ -1114,7 +1119,10 @@ sub wait_up {
 }
 
 # the scenario's chaos is over (Redis is back): recovery is timed from here
-sub chaos_over { $_[0]{chaos_over} = time }
+sub chaos_over {
+    delete $_[0]{recovered_in};
+    $_[0]{chaos_over} = time;
+}
 
 # waits (bounded) until the spool is drained and the endpoint is up in
 # every worker; returns (ok, description). The first wait after
@@ -1261,10 +1269,12 @@ sub read_stream {
 # sent" there and as lost in its own. Options: recover_secs => the bounded
 # wait, probe => N 201s in a row per worker, probe_hosts => [hosts] for
 # the probe (by turns), extra => text for the summary line, lost_note =>
-# sub { my (@results_lost) = @_; return a line to print }
+# sub { my (@results_lost) = @_; return a line to print }, label => a
+# word after the scenario's name in every test's name (a file that calls
+# finish more than once)
 sub finish {
     my ($self, %o) = @_;
-    my $name = $self->{name};
+    my $name = $self->{name} . (defined $o{label} ? " $o{label}" : '');
     $self->load_stop if $self->{load};
 
     my ($ok, $why) = $self->wait_recovered($o{recover_secs});
@@ -1531,6 +1541,52 @@ sub phase_median {
             grep { $_->{phase} eq $phase && $_->{status} && defined $_->{secs} }
             @{ $self->{results} };
     return @t ? $t[$#t / 2] : 0;
+}
+
+# one submission on a new connection to HOST (chaos.example), recorded
+# with the results under PHASE ('single'): its status (0: no answer)
+sub submit_one {
+    my ($self, $host, $phase) = @_;
+    $host ||= 'chaos.example';
+    my $tag = sprintf '%s-%d-one-%05d', $self->{name}, $$, ++$self->{ones};
+    my $r = $self->http(submission($tag, $self->{ones} % 2, 1, $host));
+    my $status = $r ? $r->{status} : 0;
+    my $id = '-';
+    $id = $1 if $r && ($r->{body} // '') =~ /"id":"([^"]*)"/;
+    push @{ $self->{results} }, {
+        tag => $tag, status => $status, id => $id, host => $host,
+        pid => $r ? $r->{headers}{'x-worker-pid'} // '-' : '-',
+        phase => $phase || 'single', at => time,
+    };
+    return $status;
+}
+
+# figures of a phase of the load, for the tenants in AFFECTED ({ tenant
+# => 1 }; all when undef), from the time T0 of the chaos: back => seconds
+# from T0 to the first 201 sent after the first 202 (after T0; when none
+# was answered 202, the first 201 sent after T0), last202 => seconds from
+# T0 to the last 202, spooled => the phase's 202s (all tenants), answered
+# => the affected tenants' answers
+sub phase_figures {
+    my ($self, $phase, $t0, $affected) = @_;
+    my @r = sort { $a->{at} <=> $b->{at} }
+            grep { $_->{phase} eq $phase && $_->{status} && defined $_->{at}
+                   && (!$affected
+                       || $affected->{ $self->tenant_of($_->{host}) }) }
+            @{ $self->{results} };
+    my ($first202) = grep { $_->{status} == 202 && $_->{at} >= $t0 } @r;
+    my $from = $first202 ? $first202->{at} : $t0;
+    my ($back) = grep { $_->{status} == 201
+                        && $_->{at} - ($_->{secs} // 0) > $from } @r;
+    my @late = grep { $_->{status} == 202 && $_->{at} >= $t0 } @r;
+    my $spooled = grep { $_->{phase} eq $phase && $_->{status} == 202 }
+                  @{ $self->{results} };
+    return {
+        back     => $back ? $back->{at} - $t0 : undef,
+        last202  => @late ? $late[-1]{at} - $t0 : undef,
+        spooled  => $spooled,
+        answered => scalar(@r),
+    };
 }
 
 # how many submissions answered with STATUS so far (load generator runs

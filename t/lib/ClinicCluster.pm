@@ -29,9 +29,20 @@ use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 use Socket qw(inet_aton inet_ntoa);
+use Test::More ();
 use Time::HiRes qw(time sleep);
 
 use ClinicChaos;
+
+# skips the file unless ClinicChaos can run and PROGRAMS are here
+# (redis-cli by default)
+sub check_prerequisites {
+    my (@progs) = @_;
+    ClinicChaos::check_prerequisites();
+    for my $p (@progs ? @progs : 'redis-cli') {
+        Test::More::plan(skip_all => "no $p") unless ClinicChaos::_which($p);
+    }
+}
 
 sub new {
     my ($class, $c) = @_;
@@ -393,7 +404,8 @@ sub cluster_restart_node {
 # SETSLOT MIGRATING on the owner, MIGRATE of the keys BATCH at a time
 # (10) with PAUSE (0.5 s) between the steps and after the last one (the
 # slot is still MIGRATING: every key is gone, so the owner answers ASK),
-# then SETSLOT NODE on TO, the owner and the other masters. on_step =>
+# then SETSLOT NODE on TO, the owner and the other masters (ask_pause =>
+# SECS: a longer last pause, the ASK window). on_step =>
 # sub { my ($step, $detail) = @_ } is called at each step ('importing',
 # 'migrating', 'batch', 'migrated', 'node'). Returns { from, to, keys,
 # batches, secs }
@@ -432,7 +444,7 @@ sub migrate_slot {
     }
     $self->note("slot $slot: $keys keys migrated in $batches batches");
     $step->('migrated');
-    sleep $pause;
+    sleep $o{ask_pause} // $pause;
 
     # the new owner first, so that it never answers MOVED to the old one
     _ok($c->redis($to, 'CLUSTER', 'SETSLOT', $slot, 'NODE', $tid),
@@ -620,9 +632,12 @@ sub _wait_switch {
 
 # SENTINEL FAILOVER through the first Sentinel, and the wait for the
 # switch; returns { from, to, secs (to every Sentinel naming the new
-# master, its ROLE master) }
+# master, its ROLE master) }. Unless wait_old => 0, also waits until the
+# old master replicates the new one (Sentinel turns it into a replica
+# some 10 s later: it waits for two of its INFO periods); see
+# wait_replica
 sub sentinel_failover {
-    my ($self) = @_;
+    my ($self, %o) = @_;
     my $c = $self->{c};
     my $old = $self->sentinel_master or die 'the Sentinels disagree';
     my $t0 = time;
@@ -637,14 +652,32 @@ sub sentinel_failover {
     my $secs = time - $t0;
     $self->note(sprintf '%s is the master %.2f s after SENTINEL FAILOVER',
                 $new, $secs);
-    # the old master follows the new one before anything else happens
-    _wait(20, "$old to replicate $new", sub {
-        my $i = $c->redis_info($old, 'replication');
-        ($i->{role} // '') eq 'slave'
-            && ($i->{master_link_status} // '') eq 'up'
-            && $i->{master_port} == $c->redis_port($new);
-    });
+    $self->wait_replica($old) unless defined $o{wait_old} && !$o{wait_old};
     return { from => $old, to => $new, secs => $secs };
+}
+
+# waits until the data server NAME is a replica of the Sentinels' master,
+# its link up and its offset at least the master's of a moment before (in
+# sync, under load too); returns the seconds
+# it waited
+sub wait_replica {
+    my ($self, $name, $secs) = @_;
+    my $c = $self->{c};
+    my $t0 = time;
+    my $m = $self->sentinel_master;
+    _wait($secs || 30, "$name to replicate $m", sub {
+        # the master's offset first: the replica has caught up with it
+        my $mi = $c->redis_info($m, 'replication');
+        my $i = $c->redis_info($name, 'replication');
+        return 0 unless ($i->{role} // '') eq 'slave'
+            && ($i->{master_link_status} // '') eq 'up'
+            && $i->{master_port} == $c->redis_port($m);
+        return ($i->{slave_repl_offset} // -1)
+            >= ($mi->{master_repl_offset} // 0);
+    });
+    $self->note(sprintf '%s replicates %s, in sync (%.1f s)', $name, $m,
+                time - $t0);
+    return time - $t0;
 }
 
 # kill -9 of the current master, and the wait until the Sentinels have
@@ -671,13 +704,8 @@ sub sentinel_restart {
     my $c = $self->{c};
     $c->redis_start($name);
     delete $self->{dead}{$name};
-    my $m = $self->sentinel_master;
-    _wait(30, "$name to replicate $m", sub {
-        my $i = $c->redis_info($name, 'replication');
-        ($i->{role} // '') eq 'slave'
-            && ($i->{master_link_status} // '') eq 'up';
-    });
-    $self->note("$name is back, a replica of $m");
+    $self->note("$name started again");
+    $self->wait_replica($name);
 }
 
 # ------------------------------------------------------------------- DNS

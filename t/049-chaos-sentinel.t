@@ -1,0 +1,144 @@
+# Chaos: Redis behind Sentinel (clinic_redis sentinel=... master=clinic):
+# a master, a replica and 3 Sentinels. (a) SENTINEL FAILOVER under load;
+# (b) kill -9 of the new master under load. After each, the workers write
+# to the new master (its stream grows, clinic_redis_master_changes_total
+# grew), every acknowledged submission is in its tenant's stream exactly
+# once, the spool drains and every worker answers 201. See
+# docs/testing.md, "Chaos suite".
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use Time::HiRes qw(sleep time);
+use ClinicChaos;
+use ClinicCluster;
+
+ClinicCluster::check_prerequisites();
+ClinicChaos::skip_scenario('sentinel');
+
+my $NTENANTS = 4;
+
+my $c = ClinicChaos->new(name => 'sentinel');
+my $k = ClinicCluster->new($c);
+$k->sentinel_start(master_name => 'clinic');
+$c->use_store($k);
+is($k->sentinel_master, 'data-a', 'sentinel: the 3 Sentinels agree on the '
+                                  . 'master, data-a');
+
+my @hosts = ('chaos.example', map { "chaos-$_.example" } 1 .. $NTENANTS);
+my $line = 'sentinel=' . $k->sentinel_addrs . ' master=clinic timeout=200ms';
+my $started = eval {
+    $c->nginx_start(redis_line => $line, tenants => $NTENANTS);
+    1;
+};
+ok($started, "sentinel: nginx starts with clinic_redis $line, the "
+             . 'endpoint up in both workers')
+    or do {
+        diag("    $@");
+        done_testing();
+        exit;
+    };
+
+sub changes {
+    my $st = eval { $c->status } || {};
+    return (ClinicChaos::metric_sum($st, 'clinic_redis_master_changes_total'),
+            $st);
+}
+
+# the stream of the instance's tenant on the server NAME, read there
+sub xlen {
+    my ($name) = @_;
+    my $n = eval { $c->redis($name, 'XLEN', $c->stream) };
+    return defined $n && !ClinicChaos::is_error($n) ? $n : -1;
+}
+
+# after a switch to NEW: new submissions are stored, on NEW
+sub writes_to {
+    my ($label, $new, $old_changes) = @_;
+    my $before = xlen($new);
+    my @s = map { $c->submit_one('chaos.example', "$label after") } 1 .. 10;
+    my $after = xlen($new);
+    is(scalar(grep { $_ != 201 } @s), 0, "sentinel $label: 10 new "
+                                         . 'submissions answered 201')
+        or diag("    @s");
+    cmp_ok($after - $before, '>=', 10, "sentinel $label: the stream grows "
+                                       . "on the new master $new");
+    my ($changes) = changes();
+    cmp_ok($changes, '>', $old_changes, "sentinel $label: "
+           . 'clinic_redis_master_changes_total grew');
+    return $changes;
+}
+
+sub lost_note {
+    my ($old) = @_;
+    return sub {
+        my @lost = @_;
+        my $aof = $k->aof_tags($old);
+        my $n = grep { $aof->{ $_->{tag} } } @lost;
+        return "$n of them are in the append-only file of the old master "
+               . "$old (stored there after the switch?); "
+               . join('; ', $k->history);
+    };
+}
+
+sub report {
+    my ($what, $sw, $fig, $counts) = @_;
+    diag(sprintf 'sentinel %s: %s -> %s in %.1f s; first 201 again %s '
+         . 'after it began, last 202 %s after; %d submissions answered 202 '
+         . '(spooled), %d replayed from the spool; duplicates %d, lost %d',
+         $what, $sw->{from}, $sw->{to}, $sw->{secs},
+         defined $fig->{back} ? sprintf('%.2f s', $fig->{back}) : 'never',
+         defined $fig->{last202} ? sprintf('%.2f s', $fig->{last202}) : '-',
+         $fig->{spooled}, $fig->{replayed}, $counts->{duplicated},
+         $counts->{lost});
+}
+
+# ------------------------------------------------- (a) SENTINEL FAILOVER
+
+my ($changes0, $st0) = changes();
+$c->load_start(hosts => \@hosts, phase => 'failover');
+sleep 1.5;
+my $ta = time;
+my $fa = $k->sentinel_failover(wait_old => 0);
+$c->chaos_over;
+$c->wait_recovered(20);
+sleep 1;
+$c->load_stop;
+$c->wait_recovered(15);
+my ($changes1, $st1) = changes();
+my $figa = $c->phase_figures('failover', $ta);
+$figa->{replayed} = ($st1->{clinic_spool_replayed_total} // 0)
+                  - ($st0->{clinic_spool_replayed_total} // 0);
+$changes1 = writes_to('failover', $fa->{to}, $changes0);
+my $ca = $c->finish(label => 'failover', recover_secs => 20,
+                    probe_hosts => \@hosts,
+                    lost_note => lost_note($fa->{from}));
+report('failover', $fa, $figa, $ca);
+
+# ------------------------------------------------- (b) kill -9 of the master
+
+# the old master is a replica in sync before its master is killed
+my $synced = $k->wait_replica($fa->{from});
+my ($changes2, $st2) = changes();
+$c->load_start(hosts => \@hosts, phase => 'kill');
+sleep 1.5;
+my $tb = time;
+my $fb = $k->sentinel_kill_master;
+$c->chaos_over;
+$c->wait_recovered(20);
+sleep 1;
+$c->load_stop;
+$c->wait_recovered(15);
+my (undef, $st3) = changes();
+my $figb = $c->phase_figures('kill', $tb);
+$figb->{replayed} = ($st3->{clinic_spool_replayed_total} // 0)
+                  - ($st2->{clinic_spool_replayed_total} // 0);
+writes_to('kill', $fb->{to}, $changes2);
+my $cb = $c->finish(label => 'kill', recover_secs => 20,
+                    probe_hosts => \@hosts,
+                    lost_note => lost_note($fb->{from}));
+report('kill -9', $fb, $figb, $cb);
+diag(sprintf 'sentinel: the old master was a replica in sync %.1f s after '
+     . 'the failover\'s end', $synced);
+
+done_testing();
