@@ -460,7 +460,7 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clinic_srv_conf_t *prev = parent;
     ngx_http_clinic_srv_conf_t *conf = child;
 
-    ngx_str_t                     addr, none;
+    ngx_str_t                     addr;
     ngx_http_clinic_srv_conf_t  **tp, *first;
     ngx_http_clinic_main_conf_t  *cmcf;
 
@@ -474,11 +474,9 @@ ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->redis == NULL) {
         ngx_str_set(&addr, "127.0.0.1:6379");
-        ngx_str_null(&none);
 
         conf->redis = ngx_http_clinic_redis_add(cf, &cmcf->endpoints, &addr,
-                                                NGX_HTTP_CLINIC_REDIS_TIMEOUT,
-                                                &none, &none, 0);
+                                                1);
         if (conf->redis == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -922,6 +920,10 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_http_clinic_redis_init_conf(cf, &ccmf->endpoints) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     labels = ngx_palloc(cf->pool, (ccmf->endpoints.nelts + 1)
                                   * sizeof(ngx_str_t));
     if (labels == NULL) {
@@ -1107,10 +1109,7 @@ ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_clinic_srv_conf_t *cscf = conf;
 
-    ngx_int_t                     db;
-    ngx_str_t                    *value, s, password_file, user;
-    ngx_msec_t                    timeout;
-    ngx_uint_t                    i;
+    ngx_str_t                    *value;
     ngx_http_clinic_main_conf_t  *cmcf;
 
     if (cscf->redis != NGX_CONF_UNSET_PTR) {
@@ -1119,82 +1118,10 @@ ngx_http_clinic_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    timeout = NGX_HTTP_CLINIC_REDIS_TIMEOUT;
-    db = 0;
-    ngx_str_null(&password_file);
-    ngx_str_null(&user);
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.len = value[i].len - 8;
-            s.data = value[i].data + 8;
-
-            timeout = ngx_parse_time(&s, 0);
-            if (timeout == (ngx_msec_t) NGX_ERROR || timeout == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid timeout \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
-            password_file.len = value[i].len - 14;
-            password_file.data = value[i].data + 14;
-
-            if (password_file.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid parameter \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
-            user.len = value[i].len - 5;
-            user.data = value[i].data + 5;
-
-            if (user.len == 0 || user.len > 128) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid parameter \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            db = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (db == NGX_ERROR || db > 65535) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid db \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    /* an ACL user's password comes from a file too, never from here */
-
-    if (user.len && password_file.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"user=%V\" needs \"password_file=\"", &user);
-        return NGX_CONF_ERROR;
-    }
-
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clinic_module);
 
     cscf->redis = ngx_http_clinic_redis_add(cf, &cmcf->endpoints, &value[1],
-                                            timeout, &password_file, &user,
-                                            db);
+                                            cf->args->nelts - 1);
     if (cscf->redis == NULL) {
         return NGX_CONF_ERROR;
     }

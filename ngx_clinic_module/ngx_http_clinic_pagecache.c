@@ -55,6 +55,8 @@ static ngx_int_t ngx_http_clinic_pagecache_log_apply(
     ngx_atomic_uint_t from);
 static void ngx_http_clinic_pagecache_log_reset(
     ngx_http_clinic_redis_endpoint_t *ep);
+static void ngx_http_clinic_pagecache_log_append(
+    ngx_http_clinic_srv_conf_t *cscf, long long gen);
 static ngx_http_clinic_tenant_stats_t *ngx_http_clinic_pagecache_slot(
     ngx_http_clinic_srv_conf_t *cscf);
 
@@ -101,8 +103,31 @@ static const char  ngx_http_clinic_pagecache_log_script[] =
     "return out\n";
 
 
-static const char  ngx_http_clinic_pagecache_log_seq[] = "clinic:purges:seq";
-static const char  ngx_http_clinic_pagecache_log_key[] = "clinic:purges";
+/*
+ * In a Redis Cluster, a script's keys must share a slot: the tenant's part
+ * of a purge (its pages and generation) and the log are two scripts, the
+ * log's keys tagged to share a slot of their own.  "~" is in no tenant
+ * name.
+ */
+static const char  ngx_http_clinic_pagecache_tenant_script[] =
+    "local keys = redis.call('SMEMBERS', KEYS[1])\n"
+    "for i = 1, #keys, 500 do\n"
+    "  redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return redis.call('INCR', KEYS[2])\n";
+
+static const char  ngx_http_clinic_pagecache_append_script[] =
+    "local seq = redis.call('INCR', KEYS[1])\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*',\n"
+    "           's', seq, 't', ARGV[1], 'g', ARGV[2])\n"
+    "return seq\n";
+
+
+static ngx_str_t  ngx_http_clinic_pagecache_log_names[2][2] = {
+    { ngx_string("clinic:purges:seq"), ngx_string("clinic:purges") },
+    { ngx_string("clinic:{~purges}:seq"), ngx_string("clinic:{~purges}:log") }
+};
 
 
 ngx_int_t
@@ -293,24 +318,67 @@ ngx_http_clinic_pagecache_purge(ngx_http_clinic_main_conf_t *cmcf,
 
     argv[0] = "EVAL";
     lens[0] = 4;
-    argv[1] = ngx_http_clinic_pagecache_purge_script;
-    lens[1] = sizeof(ngx_http_clinic_pagecache_purge_script) - 1;
-    argv[2] = "4";
-    lens[2] = 1;
     argv[3] = (const char *) pages.data;
     lens[3] = pages.len;
     argv[4] = (const char *) gen.data;
     lens[4] = gen.len;
-    argv[5] = ngx_http_clinic_pagecache_log_seq;
-    lens[5] = sizeof(ngx_http_clinic_pagecache_log_seq) - 1;
-    argv[6] = ngx_http_clinic_pagecache_log_key;
-    lens[6] = sizeof(ngx_http_clinic_pagecache_log_key) - 1;
+
+    if (ngx_http_clinic_redis_is_cluster(cscf->redis)) {
+        /* the log is written once the generation is known */
+        argv[1] = ngx_http_clinic_pagecache_tenant_script;
+        lens[1] = sizeof(ngx_http_clinic_pagecache_tenant_script) - 1;
+        argv[2] = "2";
+        lens[2] = 1;
+
+        return ngx_http_clinic_redis_send(cscf->redis, pool, 5, argv, lens,
+                                        ngx_http_clinic_pagecache_purge_reply,
+                                        op, NULL);
+    }
+
+    argv[1] = ngx_http_clinic_pagecache_purge_script;
+    lens[1] = sizeof(ngx_http_clinic_pagecache_purge_script) - 1;
+    argv[2] = "4";
+    lens[2] = 1;
+    argv[5] = (const char *) ngx_http_clinic_pagecache_log_names[0][0].data;
+    lens[5] = ngx_http_clinic_pagecache_log_names[0][0].len;
+    argv[6] = (const char *) ngx_http_clinic_pagecache_log_names[0][1].data;
+    lens[6] = ngx_http_clinic_pagecache_log_names[0][1].len;
     argv[7] = (const char *) cscf->tenant.data;
     lens[7] = cscf->tenant.len;
 
     return ngx_http_clinic_redis_send(cscf->redis, pool, 8, argv, lens,
                                       ngx_http_clinic_pagecache_purge_reply,
                                       op, NULL);
+}
+
+
+/* a cluster's purge log entry, after the tenant's part of the purge */
+
+static void
+ngx_http_clinic_pagecache_log_append(ngx_http_clinic_srv_conf_t *cscf,
+    long long gen)
+{
+    u_char       num[NGX_INT64_LEN];
+    size_t       lens[7];
+    const char  *argv[7];
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_http_clinic_pagecache_append_script;
+    lens[1] = sizeof(ngx_http_clinic_pagecache_append_script) - 1;
+    argv[2] = "2";
+    lens[2] = 1;
+    argv[3] = (const char *) ngx_http_clinic_pagecache_log_names[1][0].data;
+    lens[3] = ngx_http_clinic_pagecache_log_names[1][0].len;
+    argv[4] = (const char *) ngx_http_clinic_pagecache_log_names[1][1].data;
+    lens[4] = ngx_http_clinic_pagecache_log_names[1][1].len;
+    argv[5] = (const char *) cscf->tenant.data;
+    lens[5] = cscf->tenant.len;
+    argv[6] = (const char *) num;
+    lens[6] = ngx_sprintf(num, "%L", (int64_t) gen) - num;
+
+    (void) ngx_http_clinic_redis_send(cscf->redis, NULL, 7, argv, lens,
+                                      NULL, NULL, NULL);
 }
 
 
@@ -331,6 +399,10 @@ ngx_http_clinic_pagecache_purge_reply(void *data, redisReply *reply)
     slot = ngx_http_clinic_pagecache_slot(op->cscf);
     if (slot) {
         slot->purge_gen = (ngx_atomic_uint_t) reply->integer + 1;
+    }
+
+    if (ngx_http_clinic_redis_is_cluster(op->cscf->redis)) {
+        ngx_http_clinic_pagecache_log_append(op->cscf, reply->integer);
     }
 
     op->purge(op->data, reply->integer);
@@ -454,6 +526,7 @@ ngx_http_clinic_pagecache_log_poll(ngx_http_clinic_srv_conf_t *cscf,
 {
     u_char                          from[NGX_INT64_LEN + 1], *p;
     size_t                          lens[6];
+    ngx_str_t                      *names;
     const char                     *argv[6];
     ngx_atomic_uint_t               polled;
     ngx_http_clinic_redis_stats_t  *es;
@@ -488,10 +561,13 @@ ngx_http_clinic_pagecache_log_poll(ngx_http_clinic_srv_conf_t *cscf,
     lens[1] = sizeof(ngx_http_clinic_pagecache_log_script) - 1;
     argv[2] = "2";
     lens[2] = 1;
-    argv[3] = ngx_http_clinic_pagecache_log_seq;
-    lens[3] = sizeof(ngx_http_clinic_pagecache_log_seq) - 1;
-    argv[4] = ngx_http_clinic_pagecache_log_key;
-    lens[4] = sizeof(ngx_http_clinic_pagecache_log_key) - 1;
+    names = ngx_http_clinic_pagecache_log_names[
+                                 ngx_http_clinic_redis_is_cluster(cscf->redis)];
+
+    argv[3] = (const char *) names[0].data;
+    lens[3] = names[0].len;
+    argv[4] = (const char *) names[1].data;
+    lens[4] = names[1].len;
     argv[5] = (const char *) from;
     lens[5] = p - from;
 

@@ -16,73 +16,88 @@
 #include <hiredis/hiredis.h>
 
 
-typedef struct ngx_http_clinic_redis_op_s  ngx_http_clinic_redis_op_t;
+#include "ngx_http_clinic_redis_link.h"
 
-/*
- * Called exactly once per accepted operation, unless the operation was
- * detached first.  reply is NULL when the operation failed (timeout,
- * connection lost); it may be a REDIS_REPLY_ERROR.  The reply is freed
- * when the handler returns.
- */
-typedef void (*ngx_http_clinic_redis_handler_pt)(void *data,
-    redisReply *reply);
+
+#define NGX_HTTP_CLINIC_REDIS_SINGLE    0
+#define NGX_HTTP_CLINIC_REDIS_SENTINEL  1
+#define NGX_HTTP_CLINIC_REDIS_CLUSTER   2
+
+#define NGX_HTTP_CLINIC_REDIS_SLOTS     16384
+
+
+/* an address of the configuration: a seed, a sentinel, or the one node */
+typedef struct {
+    ngx_str_t                        name;       /* host:port as written */
+    ngx_str_t                        host;       /* a name to resolve */
+    in_port_t                        port;
+    ngx_addr_t                      *addrs;      /* at configuration time */
+    ngx_uint_t                       naddrs;
+    ngx_uint_t                       resolve;    /* by the resolver */
+} ngx_http_clinic_redis_addr_t;
 
 
 struct ngx_http_clinic_redis_endpoint_s {
     ngx_str_t                        name;       /* as configured */
     ngx_str_t                        label;      /* unique, for metrics */
-    ngx_addr_t                       addr;
+    ngx_str_t                        key;        /* label and secrets */
+    ngx_uint_t                       type;
+    ngx_array_t                      addrs;      /* redis_addr_t */
+    ngx_str_t                        master;     /* Sentinel's master name */
     ngx_msec_t                       timeout;
-    ngx_str_t                        password;
+    ngx_uint_t                       replicas;   /* WAIT for stores */
     ngx_str_t                        password_file;
-    ngx_str_t                        user;       /* Redis 6 ACL; or none */
-    ngx_int_t                        db;
     ngx_uint_t                       index;      /* in main conf endpoints */
+    ngx_str_t                        conf_file;
+    ngx_uint_t                       conf_line;
+    ngx_http_clinic_redis_opts_t     opts;       /* shared by its links */
 
     /* per worker state below; zero at configuration time */
     void                            *stats;      /* in the stats zone */
-    ngx_log_t                       *log;
-    ngx_connection_t                *conn;
-    void                            *reader;     /* redisReader */
-    ngx_queue_t                      pending;    /* ops, oldest first */
-    ngx_queue_t                      free;       /* recycled ops */
-    ngx_uint_t                       nfree;
-    u_char                          *out;
-    size_t                           out_len;
-    size_t                           out_pos;
-    size_t                           out_size;
-    ngx_event_t                      flush;
-    ngx_event_t                      reconnect;
-    ngx_msec_t                       backoff;
-    ngx_msec_t                       down_since;
+    ngx_http_clinic_redis_link_t    *main;       /* single, sentinel */
+    ngx_http_clinic_redis_link_t    *sentinel;   /* the one asked */
+    ngx_uint_t                       next_sentinel;
+    ngx_http_clinic_redis_link_t   **links;      /* cluster: the nodes */
+    ngx_uint_t                       nlinks;
+    ngx_uint_t                       nalloc;
+    uint16_t                        *slots;      /* link index + 1, or 0 */
+    ngx_event_t                      refresh;    /* the slot map */
+    ngx_msec_t                       refresh_backoff;
+    ngx_uint_t                       seed;
+    u_char                           sockaddr[NGX_SOCKADDRLEN];
     unsigned                         initialised:1;
-    unsigned                         down:1;
-    unsigned                         connected:1;
-    unsigned                         logged_down:1;
-    unsigned                         exiting:1;
+    unsigned                         refreshing:1;
+    unsigned                         map_ready:1;
+    unsigned                         up:1;
 };
 
 
 ngx_http_clinic_redis_endpoint_t *ngx_http_clinic_redis_add(ngx_conf_t *cf,
-    ngx_array_t *endpoints, ngx_str_t *addr, ngx_msec_t timeout,
-    ngx_str_t *password_file, ngx_str_t *user, ngx_int_t db);
+    ngx_array_t *endpoints, ngx_str_t *args, ngx_uint_t nargs);
+ngx_int_t ngx_http_clinic_redis_init_conf(ngx_conf_t *cf,
+    ngx_array_t *endpoints);
 ngx_int_t ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
     ngx_array_t *endpoints);
 void ngx_http_clinic_redis_exit_process(ngx_array_t *endpoints);
 
 /*
  * Queues one command.  NGX_OK: the handler will run exactly once (or never,
- * if detached).  NGX_DECLINED: the endpoint is known to be down and the
- * handler will never run.  NGX_ERROR: out of memory.  When pool is given,
- * the operation is detached automatically when that pool is destroyed.
- * handler may be NULL for a command whose reply nobody needs.
+ * if detached).  NGX_DECLINED: the endpoint (or, in a cluster, the node
+ * owning the command's key) is known to be down and the handler will
+ * never run.  NGX_ERROR: out of memory.  When pool is given, the operation
+ * is detached automatically when that pool is destroyed.  handler may be
+ * NULL for a command whose reply nobody needs.
  */
 ngx_int_t ngx_http_clinic_redis_send(ngx_http_clinic_redis_endpoint_t *ep,
     ngx_pool_t *pool, int argc, const char **argv, const size_t *argvlen,
     ngx_http_clinic_redis_handler_pt handler, void *data,
     ngx_http_clinic_redis_op_t **opp);
 void ngx_http_clinic_redis_detach(ngx_http_clinic_redis_op_t *op);
+void ngx_http_clinic_redis_replicated(ngx_http_clinic_redis_endpoint_t *ep,
+    ngx_http_clinic_redis_op_t *op);
 ngx_uint_t ngx_http_clinic_redis_is_up(ngx_http_clinic_redis_endpoint_t *ep);
+ngx_uint_t ngx_http_clinic_redis_is_cluster(
+    ngx_http_clinic_redis_endpoint_t *ep);
 
 
 #endif /* _NGX_HTTP_CLINIC_REDIS_H_INCLUDED_ */

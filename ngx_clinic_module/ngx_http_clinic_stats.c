@@ -19,6 +19,8 @@ static void ngx_http_clinic_stats_move(ngx_http_clinic_stats_t *ost,
     ngx_http_clinic_stats_t *st, u_char *p);
 static ngx_int_t ngx_http_clinic_stats_find(ngx_str_t *names, ngx_uint_t n,
     ngx_str_t *name, ngx_uint_t hint);
+static void ngx_http_clinic_stats_worker_bit(ngx_atomic_t *word,
+    ngx_uint_t set);
 
 
 const double  ngx_http_clinic_latency_le[NGX_HTTP_CLINIC_LATENCY_BUCKETS] = {
@@ -254,24 +256,111 @@ ngx_http_clinic_stats_worker_slot(void)
 void
 ngx_http_clinic_stats_redis_up(void *stats, ngx_uint_t up)
 {
-    ngx_atomic_uint_t               bit, old, new;
     ngx_http_clinic_redis_stats_t  *s = stats;
 
-    if (s == NULL) {
-        return;
+    if (s) {
+        ngx_http_clinic_stats_worker_bit(&s->down, !up);
     }
+}
+
+
+/*
+ * The node's row for this endpoint, found by name or taken: a row is
+ * taken with a compare-and-set and named before it is shown, so two
+ * workers meeting a new node at once may make two rows only if both
+ * find none named yet (the second then finds the first next time).
+ * NULL when the rows are all taken.
+ */
+
+void *
+ngx_http_clinic_stats_redis_node(void *stats, ngx_str_t *name,
+    ngx_uint_t role)
+{
+    size_t                               len;
+    ngx_uint_t                           i;
+    ngx_http_clinic_redis_stats_t       *s = stats;
+    ngx_http_clinic_redis_node_stats_t  *n;
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    len = ngx_min(name->len, NGX_HTTP_CLINIC_NODE_NAME_LEN);
+
+    for (i = 0; i < NGX_HTTP_CLINIC_REDIS_NODES; i++) {
+        n = &s->node[i];
+
+        if (n->state == 2 && n->len == len && n->role == role
+            && ngx_strncmp(n->name, name->data, len) == 0)
+        {
+            ngx_http_clinic_stats_worker_bit(&n->seen, 1);
+            return n;
+        }
+    }
+
+    for (i = 0; i < NGX_HTTP_CLINIC_REDIS_NODES; i++) {
+        n = &s->node[i];
+
+        if (n->state == 0 && ngx_atomic_cmp_set(&n->state, 0, 1)) {
+            ngx_memcpy(n->name, name->data, len);
+            n->len = len;
+            n->role = role;
+            n->down = 0;
+            n->seen = 0;
+            ngx_memory_barrier();
+            n->state = 2;
+
+            ngx_http_clinic_stats_worker_bit(&n->seen, 1);
+            return n;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a node this worker no longer uses (no longer a master) is not shown */
+
+void
+ngx_http_clinic_stats_redis_node_used(void *node, ngx_uint_t used)
+{
+    ngx_http_clinic_redis_node_stats_t  *n = node;
+
+    if (n) {
+        ngx_http_clinic_stats_worker_bit(&n->seen, used);
+    }
+}
+
+
+void
+ngx_http_clinic_stats_redis_node_up(void *node, ngx_uint_t up)
+{
+    ngx_http_clinic_redis_node_stats_t  *n = node;
+
+    if (n) {
+        ngx_http_clinic_stats_worker_bit(&n->down, !up);
+    }
+}
+
+
+/* sets or clears this worker's bit in a word of bits */
+
+static void
+ngx_http_clinic_stats_worker_bit(ngx_atomic_t *word, ngx_uint_t set)
+{
+    ngx_atomic_uint_t  bit, old, new;
 
     bit = (ngx_atomic_uint_t) 1 << ngx_http_clinic_stats_worker_slot();
 
     do {
-        old = s->down;
-        new = up ? (old & ~bit) : (old | bit);
+        old = *word;
+        new = set ? (old | bit) : (old & ~bit);
 
         if (new == old) {
             return;
         }
 
-    } while (!ngx_atomic_cmp_set(&s->down, old, new));
+    } while (!ngx_atomic_cmp_set(word, old, new));
 }
 
 

@@ -33,6 +33,10 @@ enum {
     NGX_HTTP_CLINIC_STAT_ERRORS,
     NGX_HTTP_CLINIC_STAT_TIMEOUTS,
     NGX_HTTP_CLINIC_STAT_RECONNECTS,
+    NGX_HTTP_CLINIC_STAT_MOVED,
+    NGX_HTTP_CLINIC_STAT_ASK,
+    NGX_HTTP_CLINIC_STAT_TRYAGAIN,
+    NGX_HTTP_CLINIC_STAT_MASTER_CHANGES,
     NGX_HTTP_CLINIC_STAT_REDIS_LAST
 };
 
@@ -59,6 +63,20 @@ enum {
 #define NGX_HTTP_CLINIC_CLASSES    5    /* 1xx..5xx */
 
 
+/* a cluster's or a sentinel set's nodes, as the workers meet them */
+#define NGX_HTTP_CLINIC_REDIS_NODES      16
+#define NGX_HTTP_CLINIC_NODE_NAME_LEN    56
+
+typedef struct {
+    ngx_atomic_t                     state;      /* 0 free, 1 taken, 2 named */
+    ngx_atomic_t                     down;       /* a bit per worker */
+    ngx_atomic_t                     seen;       /* a bit per worker */
+    ngx_atomic_t                     role;       /* 1 master, 2 sentinel */
+    ngx_atomic_t                     len;
+    u_char                           name[NGX_HTTP_CLINIC_NODE_NAME_LEN];
+} ngx_http_clinic_redis_node_stats_t;
+
+
 typedef struct {
     ngx_atomic_t                     down;       /* a bit per worker */
     ngx_atomic_t                     counter[NGX_HTTP_CLINIC_STAT_REDIS_LAST];
@@ -69,6 +87,8 @@ typedef struct {
     ngx_atomic_t                     purge_seq;
     ngx_atomic_t                     purge_ready; /* purge_seq is known */
     ngx_atomic_t                     purge_polled; /* ngx_current_msec */
+
+    ngx_http_clinic_redis_node_stats_t  node[NGX_HTTP_CLINIC_REDIS_NODES];
 } ngx_http_clinic_redis_stats_t;
 
 
@@ -112,6 +132,10 @@ extern const double  ngx_http_clinic_latency_le[];
 ngx_int_t ngx_http_clinic_stats_init_conf(ngx_conf_t *cf,
     ngx_http_clinic_main_conf_t *cmcf, ngx_str_t *labels);
 void ngx_http_clinic_stats_redis_up(void *stats, ngx_uint_t up);
+void *ngx_http_clinic_stats_redis_node(void *stats, ngx_str_t *name,
+    ngx_uint_t role);
+void ngx_http_clinic_stats_redis_node_up(void *node, ngx_uint_t up);
+void ngx_http_clinic_stats_redis_node_used(void *node, ngx_uint_t used);
 ngx_uint_t ngx_http_clinic_stats_worker_slot(void);
 void ngx_http_clinic_stats_redis_count(void *stats, ngx_uint_t which);
 void ngx_http_clinic_stats_redis_latency(void *stats, uint64_t usec,

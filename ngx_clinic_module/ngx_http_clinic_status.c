@@ -75,6 +75,9 @@ static u_char *ngx_http_clinic_status_spool(u_char *p, u_char *end,
     ngx_http_clinic_stats_t *st);
 static u_char *ngx_http_clinic_status_zone(u_char *p, u_char *end,
     ngx_http_clinic_main_conf_t *cmcf);
+static u_char *ngx_http_clinic_status_nodes(u_char *p, u_char *end,
+    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st,
+    ngx_http_clinic_redis_endpoint_t *only, ngx_atomic_uint_t mask);
 static u_char *ngx_http_clinic_status_redis(u_char *p, u_char *end,
     ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st,
     ngx_http_clinic_redis_endpoint_t *only);
@@ -662,20 +665,22 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
                                                          & mask));
     }
 
-    for (j = 0; j < NGX_HTTP_CLINIC_STAT_REDIS_LAST; j++) {
+    for (j = 0; j <= NGX_HTTP_CLINIC_STAT_RECONNECTS; j++) {
         p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n",
                          names[j], help[j], names[j]);
 
         for (i = 0; i < st->nredis; i++) {
-        if (only && eps[i] != only) {
-            continue;
-        }
+            if (only && eps[i] != only) {
+                continue;
+            }
 
             p = ngx_slprintf(p, end, "%s{endpoint=\"", names[j]);
             p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
             p = ngx_slprintf(p, end, "\"} %uA\n", st->redis[i].counter[j]);
         }
     }
+
+    p = ngx_http_clinic_status_nodes(p, end, cmcf, st, only, mask);
 
     p = ngx_slprintf(p, end, "# HELP clinic_redis_latency_seconds Time from "
                      "queueing a command to its reply.\n"
@@ -715,6 +720,102 @@ ngx_http_clinic_status_redis(u_char *p, u_char *end,
         p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
         p = ngx_slprintf(p, end, "\"} %uA\n",
                          s->counter[NGX_HTTP_CLINIC_STAT_COMMANDS]);
+    }
+
+    return p;
+}
+
+
+/*
+ * A cluster's or a sentinel set's nodes as the workers meet them, and the
+ * redirects and master changes they followed.
+ */
+
+static u_char *
+ngx_http_clinic_status_nodes(u_char *p, u_char *end,
+    ngx_http_clinic_main_conf_t *cmcf, ngx_http_clinic_stats_t *st,
+    ngx_http_clinic_redis_endpoint_t *only, ngx_atomic_uint_t mask)
+{
+    ngx_str_t                            name;
+    ngx_uint_t                           i, j;
+    ngx_http_clinic_redis_stats_t       *s;
+    ngx_http_clinic_redis_node_stats_t  *n;
+    ngx_http_clinic_redis_endpoint_t   **eps;
+
+    static const char  *kinds[] = { "moved", "ask", "tryagain" };
+
+    eps = cmcf->endpoints.elts;
+
+    p = ngx_slprintf(p, end, "# HELP clinic_redis_redirects_total Cluster "
+                     "redirects followed: MOVED, ASK, TRYAGAIN.\n"
+                     "# TYPE clinic_redis_redirects_total counter\n");
+
+    for (i = 0; i < st->nredis; i++) {
+        if ((only && eps[i] != only)
+            || eps[i]->type != NGX_HTTP_CLINIC_REDIS_CLUSTER)
+        {
+            continue;
+        }
+
+        for (j = 0; j < 3; j++) {
+            p = ngx_slprintf(p, end, "clinic_redis_redirects_total"
+                             "{endpoint=\"");
+            p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+            p = ngx_slprintf(p, end, "\",kind=\"%s\"} %uA\n", kinds[j],
+                             st->redis[i].counter[NGX_HTTP_CLINIC_STAT_MOVED
+                                                  + j]);
+        }
+    }
+
+    p = ngx_slprintf(p, end, "# HELP clinic_redis_master_changes_total "
+                     "Times a sentinel named another master.\n"
+                     "# TYPE clinic_redis_master_changes_total counter\n");
+
+    for (i = 0; i < st->nredis; i++) {
+        if ((only && eps[i] != only)
+            || eps[i]->type != NGX_HTTP_CLINIC_REDIS_SENTINEL)
+        {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "clinic_redis_master_changes_total"
+                         "{endpoint=\"");
+        p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+        p = ngx_slprintf(p, end, "\"} %uA\n",
+                     st->redis[i].counter[NGX_HTTP_CLINIC_STAT_MASTER_CHANGES]);
+    }
+
+    p = ngx_slprintf(p, end, "# HELP clinic_redis_node_up 1 while every "
+                     "worker that uses the node is connected to it.\n"
+                     "# TYPE clinic_redis_node_up gauge\n");
+
+    for (i = 0; i < st->nredis; i++) {
+        if ((only && eps[i] != only)
+            || eps[i]->type == NGX_HTTP_CLINIC_REDIS_SINGLE)
+        {
+            continue;
+        }
+
+        s = &st->redis[i];
+
+        for (j = 0; j < NGX_HTTP_CLINIC_REDIS_NODES; j++) {
+            n = &s->node[j];
+
+            if (n->state != 2 || (n->seen & mask) == 0) {
+                continue;
+            }
+
+            name.data = n->name;
+            name.len = n->len;
+
+            p = ngx_slprintf(p, end, "clinic_redis_node_up{endpoint=\"");
+            p = ngx_http_clinic_status_label(p, end, &eps[i]->label);
+            p = ngx_slprintf(p, end, "\",node=\"");
+            p = ngx_http_clinic_status_label(p, end, &name);
+            p = ngx_slprintf(p, end, "\",role=\"%s\"} %d\n",
+                             n->role == 2 ? "sentinel" : "master",
+                             (n->down & mask) == 0);
+        }
     }
 
     return p;

@@ -37,8 +37,9 @@ static void ngx_http_clinic_store_reply(void *data, redisReply *reply);
 
 
 /*
- * KEYS: stream, dedupe key, client limit key ("" for none), tenant limit
- * key.  ARGV: retention ms, client limit, client period, tenant limit,
+ * KEYS: stream, dedupe key, client limit key, tenant limit key (all in
+ * the tenant's hash slot: a replay, which is not limited, names the
+ * stream twice and limits of 0).  ARGV: retention ms, client limit, client period, tenant limit,
  * tenant period, honeypot, then the entry's field/value pairs.
  * Returns {0, id} added, {1, id} duplicate, {2, seconds} limited,
  * {3, ""} honeypot counted.  A client over its own limit is not counted
@@ -58,13 +59,11 @@ static const char  ngx_http_clinic_store_script[] =
     "  end\n"
     "  return 0\n"
     "end\n"
-    "if KEYS[3] ~= '' then\n"
-    "  local c = over(KEYS[3], ARGV[2], ARGV[3])\n"
-    "  if c > 0 then return {2, tostring(c)} end\n"
-    "  local t = over(KEYS[4], ARGV[4], ARGV[5])\n"
-    "  if t > 0 then return {2, tostring(t)} end\n"
-    "  if ARGV[6] == '1' then return {3, ''} end\n"
-    "end\n"
+    "local c = over(KEYS[3], ARGV[2], ARGV[3])\n"
+    "if c > 0 then return {2, tostring(c)} end\n"
+    "local t = over(KEYS[4], ARGV[4], ARGV[5])\n"
+    "if t > 0 then return {2, tostring(t)} end\n"
+    "if ARGV[6] == '1' then return {3, ''} end\n"
     "local prev = redis.call('GET', KEYS[2])\n"
     "if prev then return {1, prev} end\n"
     "local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 7))\n"
@@ -186,6 +185,8 @@ ngx_http_clinic_store_send(ngx_http_clinic_redis_endpoint_t *ep,
 {
     int                           argc;
     u_char                       *p, *nums;
+    ngx_int_t                     rc;
+    ngx_http_clinic_redis_op_t   *op;
     size_t                       *lens;
     ngx_uint_t                    i;
     const char                  **argv;
@@ -232,8 +233,11 @@ ngx_http_clinic_store_send(ngx_http_clinic_redis_endpoint_t *ep,
                             limits->tenant_key.len);
 
     } else {
-        /* replays were counted when they came in */
-        ngx_http_clinic_arg(5, "", 0);
+        /*
+         * replays were counted when they came in: limits of 0, and keys
+         * of the tenant's own slot, for a cluster
+         */
+        ngx_http_clinic_arg(5, sub->stream.data, sub->stream.len);
         ngx_http_clinic_arg(6, sub->stream.data, sub->stream.len);
     }
 
@@ -261,9 +265,15 @@ ngx_http_clinic_store_send(ngx_http_clinic_redis_endpoint_t *ep,
 
 #undef ngx_http_clinic_arg
 
-    return ngx_http_clinic_redis_send(ep, pool, argc, argv, lens,
-                                      ngx_http_clinic_store_reply, sctx,
-                                      NULL);
+    rc = ngx_http_clinic_redis_send(ep, pool, argc, argv, lens,
+                                    ngx_http_clinic_store_reply, sctx, &op);
+
+    if (rc == NGX_OK) {
+        /* stored once the endpoint's replicas have it, else spooled */
+        ngx_http_clinic_redis_replicated(ep, op);
+    }
+
+    return rc;
 }
 
 
@@ -274,6 +284,7 @@ ngx_http_clinic_store_reply(void *data, redisReply *reply)
 
     ngx_int_t                       n;
     redisReply                     *code, *value;
+    ngx_http_clinic_redis_op_t     *op;
     ngx_http_clinic_store_result_t  result;
 
     ngx_memzero(&result, sizeof(ngx_http_clinic_store_result_t));
@@ -293,9 +304,10 @@ ngx_http_clinic_store_reply(void *data, redisReply *reply)
         if (ngx_http_clinic_redis_send(sctx->ep, sctx->pool, sctx->argc,
                                        sctx->argv, sctx->lens,
                                        ngx_http_clinic_store_reply, sctx,
-                                       NULL)
+                                       &op)
             == NGX_OK)
         {
+            ngx_http_clinic_redis_replicated(sctx->ep, op);
             return;
         }
     }
