@@ -120,6 +120,12 @@ report('failover', $fa, $figa, $ca);
 
 # ------------------------------------------------- (b) kill -9 of the master
 
+# The promoted replica has no replica of its own until the killed server
+# is back: with replicas=1 (the default with Sentinel) no submission
+# counts as stored meanwhile, they are spooled. Its supervisor starts the
+# killed server again 1 s after the switch; the Sentinels make it a
+# replica of the new master.
+
 # the old master is a replica in sync before its master is killed
 my $synced = $k->wait_replica($fa->{from});
 my ($changes2, $st2) = changes();
@@ -127,11 +133,23 @@ $c->load_start(hosts => \@hosts, phase => 'kill');
 sleep 1.5;
 my $tb = time;
 my $fb = $k->sentinel_kill_master;
+sleep 1;
+my $tr = time;
+$k->sentinel_restart($fb->{from});
+my $trb = time;
 $c->chaos_over;
 # a module that does not recover: the waits after this one are short
 $rec = ($c->wait_recovered(20))[0];
 sleep 1;
 $c->load_stop;
+my @window = grep { $_->{phase} eq 'kill' && $_->{status} == 201
+                    && $_->{at} < $tr && $_->{at} - $_->{secs} > $tb + 0.1 }
+             @{ $c->{results} };
+is(scalar(@window), 0, 'sentinel kill: while the new master has no '
+                       . 'replica, no submission is answered 201 '
+                       . '(replicas=1)')
+    or diag('    ' . join ', ', map { $_->{tag} }
+                                @window[0 .. ($#window < 4 ? $#window : 4)]);
 writes_to('kill', $fb->{to}, $changes2);
 my $cb = $c->finish(label => 'kill', recover_secs => $rec ? 20 : 3,
                     probe_hosts => \@hosts,
@@ -142,6 +160,8 @@ $figb->{replayed} = ($st3->{clinic_spool_replayed_total} // 0)
                   - ($st2->{clinic_spool_replayed_total} // 0);
 report('kill -9', $fb, $figb, $cb);
 diag(sprintf 'sentinel: the old master was a replica in sync %.1f s after '
-     . 'the failover\'s end', $synced);
+     . 'the failover\'s end; after the kill, the killed server was started '
+     . 'again %.1f s after the kill, a replica in sync %.1f s after',
+     $synced, $tr - $tb, $trb - $tb);
 
 done_testing();

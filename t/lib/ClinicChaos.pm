@@ -1205,7 +1205,9 @@ sub probe_workers {
         last if @workers
              && !grep { ($by{$_}{run} || 0) < $n } @workers;
         $i++;
-        my $tag = sprintf '%s-%d-probe-%04d', $self->{name}, $$, $i;
+        # unique over the calls: an identical body would be a duplicate
+        my $tag = sprintf '%s-%d-probe-%04d', $self->{name}, $$,
+                          ++$self->{probes};
         my $host = $hosts[ $i % @hosts ];
         my $r = $self->http(submission($tag, $i % 2, 1, $host));
         my $status = $r ? $r->{status} : 0;
