@@ -690,9 +690,9 @@ ngx_http_clinic_redis_init_conf(ngx_conf_t *cf, ngx_array_t *endpoints)
 
             if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
                 ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "%s in redis address \"%V\" in %V:%ui "
-                              "(a \"resolver\" in http{} resolves it at "
-                              "run time instead)",
+                              "%s in redis address \"%V\" (a \"resolver\" "
+                              "in http{} would resolve it at run time) "
+                              "in %V:%ui",
                               u.err ? u.err : "host not found", &a[j].name,
                               &ep->conf_file, ep->conf_line);
                 return NGX_ERROR;
@@ -746,6 +746,9 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
         /* not up for the metrics until this worker's PING is answered */
         ngx_http_clinic_stats_redis_up(ep->stats, 0);
 
+        /* the nodes a worker of the last cycle met are this one's to say */
+        ngx_http_clinic_stats_redis_nodes_reset(ep->stats);
+
         a = ep->addrs.elts;
 
         switch (ep->type) {
@@ -773,7 +776,7 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
 
             for (j = 0; j < ep->addrs.nelts; j++) {
                 link = ngx_http_clinic_redis_new_link(ep,
-                                     NGX_HTTP_CLINIC_REDIS_LINK_SENTINEL, &a[j]);
+                                   NGX_HTTP_CLINIC_REDIS_LINK_SENTINEL, &a[j]);
                 if (link == NULL) {
                     return NGX_ERROR;
                 }
@@ -818,7 +821,7 @@ ngx_http_clinic_redis_init_process(ngx_cycle_t *cycle,
 
             for (j = 0; j < ep->addrs.nelts; j++) {
                 link = ngx_http_clinic_redis_new_link(ep,
-                                         NGX_HTTP_CLINIC_REDIS_LINK_DATA, &a[j]);
+                                       NGX_HTTP_CLINIC_REDIS_LINK_DATA, &a[j]);
                 if (link == NULL) {
                     return NGX_ERROR;
                 }
@@ -988,7 +991,9 @@ ngx_http_clinic_redis_send(ngx_http_clinic_redis_endpoint_t *ep,
         }
 
         if (link == NULL) {
-            ngx_http_clinic_redis_refresh_later(ep, 0);
+            /* not sooner: every request to a lost slot comes here */
+            ngx_http_clinic_redis_refresh_later(ep,
+                                            NGX_HTTP_CLINIC_REDIS_REFRESH_MIN);
             return NGX_DECLINED;
         }
 
@@ -1206,7 +1211,8 @@ ngx_http_clinic_redis_sentinel_state(ngx_http_clinic_redis_link_t *link,
 
     if (next != link) {
         ngx_http_clinic_stats_redis_node_used(link->node_stats, 0);
-        ngx_http_clinic_stats_redis_node_used(next->node_stats, 1);
+        next->node_stats = ngx_http_clinic_stats_redis_node(ep->stats,
+                                                            &next->name, 2);
     }
 
     if (!next->reconnect.timer_set && next->conn == NULL) {
@@ -1815,16 +1821,13 @@ ngx_http_clinic_redis_cluster_update(ngx_http_clinic_redis_endpoint_t *ep)
 
         owned += link->nslots;
 
-        if (link->node_stats == NULL) {
-            name = link->addr.name;
-            link->node_stats = ngx_http_clinic_stats_redis_node(ep->stats,
-                                                                &name, 1);
-            ngx_http_clinic_stats_redis_node_up(link->node_stats,
-                                    ngx_http_clinic_redis_link_is_up(link));
+        /* found by name each time: a row no worker used may be another's */
 
-        } else {
-            ngx_http_clinic_stats_redis_node_used(link->node_stats, 1);
-        }
+        name = link->addr.name;
+        link->node_stats = ngx_http_clinic_stats_redis_node(ep->stats, &name,
+                                                            1);
+        ngx_http_clinic_stats_redis_node_up(link->node_stats,
+                                    ngx_http_clinic_redis_link_is_up(link));
 
         link->idle = 0;
 
@@ -1884,7 +1887,7 @@ ngx_http_clinic_redis_cluster_state(ngx_http_clinic_redis_link_t *link,
         if (link->nslots) {
             /* a replica may take over: ask for the map until it has */
             ngx_http_clinic_redis_refresh_later(ep,
-                                                NGX_HTTP_CLINIC_REDIS_REFRESH_MIN);
+                                            NGX_HTTP_CLINIC_REDIS_REFRESH_MIN);
         }
 
         return;

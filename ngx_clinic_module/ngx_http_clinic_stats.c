@@ -298,10 +298,17 @@ ngx_http_clinic_stats_redis_node(void *stats, ngx_str_t *name,
         }
     }
 
-    for (i = 0; i < NGX_HTTP_CLINIC_REDIS_NODES; i++) {
-        n = &s->node[i];
+    /* a free row, else one no worker uses any more */
 
-        if (n->state == 0 && ngx_atomic_cmp_set(&n->state, 0, 1)) {
+    for (i = 0; i < 2 * NGX_HTTP_CLINIC_REDIS_NODES; i++) {
+        n = &s->node[i % NGX_HTTP_CLINIC_REDIS_NODES];
+
+        if ((i < NGX_HTTP_CLINIC_REDIS_NODES
+             && n->state == 0 && ngx_atomic_cmp_set(&n->state, 0, 1))
+            || (i >= NGX_HTTP_CLINIC_REDIS_NODES
+                && n->state == 2 && n->seen == 0
+                && ngx_atomic_cmp_set(&n->state, 2, 1)))
+        {
             ngx_memcpy(n->name, name->data, len);
             n->len = len;
             n->role = role;
@@ -316,6 +323,25 @@ ngx_http_clinic_stats_redis_node(void *stats, ngx_str_t *name,
     }
 
     return NULL;
+}
+
+
+/* at a worker's start: what a worker of the same number said is past */
+
+void
+ngx_http_clinic_stats_redis_nodes_reset(void *stats)
+{
+    ngx_uint_t                      i;
+    ngx_http_clinic_redis_stats_t  *s = stats;
+
+    if (s == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_CLINIC_REDIS_NODES; i++) {
+        ngx_http_clinic_stats_worker_bit(&s->node[i].seen, 0);
+        ngx_http_clinic_stats_worker_bit(&s->node[i].down, 0);
+    }
 }
 
 

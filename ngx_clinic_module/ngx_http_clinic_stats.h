@@ -136,6 +136,7 @@ void *ngx_http_clinic_stats_redis_node(void *stats, ngx_str_t *name,
     ngx_uint_t role);
 void ngx_http_clinic_stats_redis_node_up(void *node, ngx_uint_t up);
 void ngx_http_clinic_stats_redis_node_used(void *node, ngx_uint_t used);
+void ngx_http_clinic_stats_redis_nodes_reset(void *stats);
 ngx_uint_t ngx_http_clinic_stats_worker_slot(void);
 void ngx_http_clinic_stats_redis_count(void *stats, ngx_uint_t which);
 void ngx_http_clinic_stats_redis_latency(void *stats, uint64_t usec,

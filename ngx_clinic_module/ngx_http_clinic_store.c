@@ -39,12 +39,13 @@ static void ngx_http_clinic_store_reply(void *data, redisReply *reply);
 /*
  * KEYS: stream, dedupe key, client limit key, tenant limit key (all in
  * the tenant's hash slot: a replay, which is not limited, names the
- * stream twice and limits of 0).  ARGV: retention ms, client limit, client period, tenant limit,
- * tenant period, honeypot, then the entry's field/value pairs.
- * Returns {0, id} added, {1, id} duplicate, {2, seconds} limited,
- * {3, ""} honeypot counted.  A client over its own limit is not counted
- * against the tenant's, so one client cannot use up the tenant's.  With
- * retention off the stream never expires (PERSIST undoes an earlier one).
+ * stream twice and limits of 0).  ARGV: retention ms, client limit,
+ * client period, tenant limit, tenant period, honeypot, then the entry's
+ * field/value pairs.  Returns {0, id} added, {1, id} duplicate,
+ * {2, seconds} limited, {3, ""} honeypot counted.  A client over its own
+ * limit is not counted against the tenant's, so one client cannot use up
+ * the tenant's.  With retention off the stream never expires (PERSIST
+ * undoes an earlier one).
  */
 
 static const char  ngx_http_clinic_store_script[] =

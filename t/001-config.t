@@ -800,3 +800,117 @@ invalid clinic_base_url "https:///": use http\(s\)://host\[:port\]
     }
 --- emerg
 "clinic_feed" directive conflicts with another clinic handler in this location
+
+
+
+=== TEST 60: a sentinel set without the master's name
+--- config
+    clinic_redis sentinel=127.0.0.1:26379,127.0.0.1:26380;  # HERE
+--- emerg
+"sentinel=127\.0\.0\.1:26379,127\.0\.0\.1:26380" needs "master=", the name the sentinels monitor
+
+
+
+=== TEST 61: a master name without sentinels
+--- config
+    clinic_redis 127.0.0.1:6379 master=clinic;  # HERE
+--- emerg
+"master=" is only for "sentinel="
+
+
+
+=== TEST 62: a database other than 0 in a cluster
+--- config
+    clinic_redis cluster=127.0.0.1:7000 db=1;  # HERE
+--- emerg
+a Redis Cluster has only database 0: "db=1" cannot be used with "cluster="
+
+
+
+=== TEST 63: an empty address in a cluster's list
+--- config
+    clinic_redis cluster=127.0.0.1:7000,,127.0.0.1:7001;  # HERE
+--- emerg
+empty address in "cluster=127\.0\.0\.1:7000,,127\.0\.0\.1:7001"
+
+
+
+=== TEST 64: a unix socket as a sentinel
+--- config
+    clinic_redis sentinel=unix:/run/sentinel.sock master=clinic;  # HERE
+--- emerg
+a cluster or sentinel address must be host:port, not "unix:/run/sentinel\.sock"
+
+
+
+=== TEST 65: TLS parameters without tls
+--- config
+    clinic_redis 127.0.0.1:6379 tls_ca=$FILES/ca.pem;  # HERE
+--- emerg
+"tls_ca=", "tls_name=" and "tls_verify=" need "tls"
+
+
+
+=== TEST 66: a CA file that does not exist
+--- config
+    clinic_redis 127.0.0.1:6379 tls tls_ca=/nonexistent/ca.pem;  # HERE
+--- emerg
+cannot read tls_ca "/nonexistent/ca\.pem"
+
+
+
+=== TEST 67: a CA file that holds no certificate
+--- files
+>>> ca.pem
+not a certificate
+--- config
+    clinic_redis 127.0.0.1:6379 tls tls_ca=$FILES/ca.pem;  # HERE
+--- emerg
+tls_ca ".*ca\.pem" holds no certificate OpenSSL can use
+
+
+
+=== TEST 68: tls_verify takes on or off
+--- config
+    clinic_redis 127.0.0.1:6379 tls tls_verify=maybe;  # HERE
+--- emerg
+invalid parameter "tls_verify=maybe"
+
+
+
+=== TEST 69: replicas out of range
+--- config
+    clinic_redis cluster=127.0.0.1:7000 replicas=17;  # HERE
+--- emerg
+invalid replicas "replicas=17": 0 to 16
+
+
+
+=== TEST 70: a host name nobody resolves, without a resolver
+--- config
+    clinic_redis redis.nonexistent.invalid:6379;  # HERE
+--- emerg
+host not found in redis address "redis\.nonexistent\.invalid:6379" \(a "resolver" in http\{\} would resolve it at run time\)
+
+
+
+=== TEST 71: the same name with a resolver: resolved by the workers, so nginx -t passes
+--- http_config
+    resolver 127.0.0.1:53 valid=5s;
+--- config
+    clinic_tenant resolved;
+    clinic_redis redis.nonexistent.invalid:6379;
+--- ok
+
+
+
+=== TEST 72: Sentinel, Cluster and TLS without verification pass
+--- config
+    clinic_tenant several;
+    clinic_redis sentinel=127.0.0.1:26379,127.0.0.1:26380 master=clinic replicas=0 timeout=300ms tls tls_verify=off;
+    location = /contact {
+        clinic_contact;
+    }
+--- http_config
+    clinic_redis cluster=127.0.0.1:7000,127.0.0.1:7001 tls tls_verify=off tls_name=redis.example;
+--- ok
