@@ -248,7 +248,8 @@ my %moved_tenant = ($mt => 1);
 my $st2 = $c->status;
 my %r0 = map { $_ => ClinicChaos::metric_sum($st2,
                                              'clinic_redis_redirects_total',
-                                             kind => $_) } qw(ask moved);
+                                             kind => $_) }
+         qw(ask moved tryagain);
 my @pages;
 $c->load_start(hosts => [ @hosts, ($host_of{$mt}) x 12 ],
                phase => 'migration');
@@ -274,7 +275,8 @@ $c->wait_recovered($rec ? 15 : 1);
 my $st3 = eval { $c->status } || {};
 my %r1 = map { $_ => ClinicChaos::metric_sum($st3,
                                              'clinic_redis_redirects_total',
-                                             kind => $_) } qw(ask moved);
+                                             kind => $_) }
+         qw(ask moved tryagain);
 ok($r1{ask} > $r0{ask}, "cluster: clinic_redis_redirects_total{kind=\"ask\"} "
                         . "grew during the migration ($r0{ask} -> $r1{ask})")
     or diag('    ' . join ', ', map { "$_ $st3->{$_}" }
@@ -301,14 +303,75 @@ my $cm = $c->finish(label => 'migration', probe => 6,
 my $fm = figures('migration', $tm, \%moved_tenant, $st2,
                  eval { $c->status } || {});
 diag(sprintf 'cluster migration: slot %d (%s) %s -> %s, %d keys in %d '
-     . 'batches, %.1f s; ASK %d, MOVED %d redirects; %s: first 201 after '
+     . 'batches, %.1f s; ASK %d, MOVED %d, TRYAGAIN %d; %s: first 201 after '
      . 'the start %s, last 202 %s; %d submissions answered 202, %d '
      . 'replayed; duplicates %d, lost %d',
      $slot, $mt, $from, $to, $mig ? $mig->{keys} : 0,
      $mig ? $mig->{batches} : 0, $mig ? $mig->{secs} : 0,
-     $r1{ask} - $r0{ask}, $r1{moved} - $r0{moved}, $mt,
+     $r1{ask} - $r0{ask}, $r1{moved} - $r0{moved},
+     $r1{tryagain} - $r0{tryagain}, $mt,
      defined $fm->{back} ? sprintf('%.2f s', $fm->{back}) : 'never',
      defined $fm->{last202} ? sprintf('%.2f s', $fm->{last202}) : '-',
      $fm->{spooled}, $fm->{replayed}, $cm->{duplicated}, $cm->{lost});
+
+# ------------------------------------------------- (c) a bigger reshard
+
+# redis-cli --cluster reshard moves a source's lowest slots first: enough
+# of them to carry at least two tenants, from the master holding the most
+my @ms = $k->masters;
+my %slots_of_master = map {
+    my $m = $_;
+    ($m->{name} => [ map { $_->[0] .. $_->[1] } @{ $m->{slots} } ]);
+} @ms;
+my %tenant_slot = map { $k->tenant_slot($_) => 1 } @tenants;
+my ($src) = sort { scalar(grep { $tenant_slot{$_} } @{ $slots_of_master{$b} })
+                   <=> scalar(grep { $tenant_slot{$_} }
+                                   @{ $slots_of_master{$a} }) }
+            map { $_->{name} } @ms;
+my ($dst) = grep { $_ ne $src } map { $_->{name} } @ms;
+my @ss = @{ $slots_of_master{$src} };
+my ($n, $seen) = (0, 0);
+for my $sl (@ss) {
+    $n++;
+    last if $tenant_slot{$sl} && ++$seen == 2;
+}
+my %owner0 = map { $_ => $k->node_for_key($c->stream_of($_)) } @tenants;
+my $st4 = $c->status;
+my %q0 = map { $_ => ClinicChaos::metric_sum($st4,
+                                             'clinic_redis_redirects_total',
+                                             kind => $_) } qw(ask moved);
+$c->load_start(hosts => \@hosts, phase => 'reshard');
+sleep 1;
+my $ts = time;
+my $rs = eval { $k->reshard($src, $dst, $n) };
+ok(defined $rs, "cluster: redis-cli --cluster reshard of $n slots from "
+                . "$src to $dst under load") or diag("    $@");
+$c->chaos_over;
+$rec = ($c->wait_recovered(20))[0];
+sleep 1;
+$c->load_stop;
+my @moved = grep { $k->node_for_key($c->stream_of($_)) ne $owner0{$_} }
+            @tenants;
+cmp_ok(scalar(@moved), '>=', 2, 'cluster: at least two tenants\' slots '
+                                . 'moved') or diag("    @moved");
+my $st5 = eval { $c->status } || {};
+my %q1 = map { $_ => ClinicChaos::metric_sum($st5,
+                                             'clinic_redis_redirects_total',
+                                             kind => $_) } qw(ask moved);
+ok($q1{moved} > $q0{moved}, 'cluster: clinic_redis_redirects_total'
+                            . "{kind=\"moved\"} grew ($q0{moved} -> "
+                            . "$q1{moved})");
+my $cr = $c->finish(label => 'reshard', probe => 6,
+                    probe_hosts => per_master(),
+                    recover_secs => $rec ? 20 : 3,
+                    lost_note => lost_note($ts));
+my $fr = figures('reshard', $ts, { map { $_ => 1 } @moved }, $st4,
+                 eval { $c->status } || {});
+diag(sprintf 'cluster reshard: %d slots %s -> %s in %.1f s, %d tenants '
+     . 'moved (%s); ASK %d, MOVED %d; %d submissions answered 202, %d '
+     . 'replayed; duplicates %d, lost %d',
+     $n, $src, $dst, $rs // -1, scalar(@moved), "@moved",
+     $q1{ask} - $q0{ask}, $q1{moved} - $q0{moved}, $fr->{spooled},
+     $fr->{replayed}, $cr->{duplicated}, $cr->{lost});
 
 done_testing();
