@@ -613,13 +613,72 @@ sub master_cmd {
     return $self->{c}->redis($m, @cmd);
 }
 
+# how many times the Sentinels entered TILT mode so far (from their logs):
+# a Sentinel whose event loop stalled over 2 s (a machine too busy) stops
+# acting, failovers and reconfigurations included, until 30 s after
+sub sentinel_tilts {
+    my ($self) = @_;
+    my $n = 0;
+    for my $sn ($self->sentinels) {
+        open my $fh, '<', $self->{c}->redis_log($sn) or next;
+        while (<$fh>) { $n++ if /\+tilt\b/ }
+    }
+    return $n;
+}
+
+# a Sentinel in TILT mode now (INFO sentinel)
+sub sentinel_in_tilt {
+    my ($self) = @_;
+    for my $sn ($self->sentinels) {
+        next if $self->{dead}{$sn};
+        my $i = eval { $self->{c}->redis_info($sn, 'sentinel') } or next;
+        return $sn if $i->{sentinel_tilt};
+    }
+    return undef;
+}
+
+# waits (bounded: SECS, 45 by default) until no Sentinel is in TILT mode;
+# returns the seconds waited
+sub wait_tilt_over {
+    my ($self, $secs) = @_;
+    my $t0 = time;
+    return 0 unless $self->sentinel_in_tilt;
+    $self->note('a Sentinel is in TILT mode: waiting for it to end');
+    eval { _wait($secs || 45, 'the Sentinels out of TILT mode', sub {
+        !$self->sentinel_in_tilt;
+    }) };
+    $self->note(sprintf 'TILT over after %.1f s', time - $t0);
+    return time - $t0;
+}
+
+# _wait, but the time a Sentinel spends in TILT mode (doing nothing) is
+# not counted, up to 60 s more
+sub _wait_sentinels {
+    my ($self, $secs, $what, $cond) = @_;
+    my $deadline = time + $secs * ClinicChaos::slow();
+    my $cap = $deadline + 60;
+    my $last;
+    while (time < $deadline) {
+        my $r = eval { $cond->() };
+        return $r if $r;
+        $last = $@ if $@;
+        sleep 0.05;
+        if ($deadline < $cap && $self->sentinel_in_tilt) {
+            $deadline += 0.05;
+        }
+    }
+    die "$what: not within " . $secs * ClinicChaos::slow() . ' s'
+        . ($last ? " (last error: $last)" : '') . "\n";
+}
+
 # waits until every Sentinel names NEW as the master and NEW's ROLE is
 # master; with the old master alive, until it replicates NEW
 sub _wait_switch {
     my ($self, $old, $secs) = @_;
     my $c = $self->{c};
-    my $new = _wait($secs, "the Sentinels to name a master other than $old",
-                    sub {
+    my $new = $self->_wait_sentinels($secs,
+                                     "the Sentinels to name a master other "
+                                     . "than $old", sub {
         my $m = $self->sentinel_master;
         defined $m && $m ne $old && $m !~ /^\?/ ? $m : undef;
     });
@@ -665,7 +724,7 @@ sub wait_replica {
     my $c = $self->{c};
     my $t0 = time;
     my $m = $self->sentinel_master;
-    _wait($secs || 30, "$name to replicate $m", sub {
+    $self->_wait_sentinels($secs || 30, "$name to replicate $m", sub {
         # the master's offset first: the replica has caught up with it
         my $mi = $c->redis_info($m, 'replication');
         my $i = $c->redis_info($name, 'replication');
