@@ -16,7 +16,7 @@ use Time::HiRes qw(sleep time);
 use ClinicChaos;
 use ClinicCluster;
 
-ClinicCluster::check_prerequisites('redis-cli', 'openssl');
+ClinicCluster::check_prerequisites({ chaos => 0 }, 'redis-cli', 'openssl');
 
 my $c = ClinicChaos->new(name => 'tls');
 my $k = ClinicCluster->new($c);

@@ -42,7 +42,7 @@ package MergedStore {
     }
 }
 
-ClinicChaos::check_prerequisites();
+ClinicChaos::check_prerequisites(chaos => 0);
 
 my $c = ClinicChaos->new(name => 'dns');
 my $k = ClinicCluster->new($c);

@@ -239,7 +239,8 @@ diag(sprintf 'cluster failover: %s (%s) killed, %s promoted %.1f s later '
 # a tenant alone in its slot, moved to another master
 my %per_slot;
 $per_slot{ $k->tenant_slot($_) }++ for @tenants;
-my ($mt) = grep { $per_slot{ $k->tenant_slot($_) } == 1 } @tenants[1 .. $#tenants];
+my ($mt) = grep { $per_slot{ $k->tenant_slot($_) } == 1 }
+           @tenants[1 .. $#tenants];
 my $slot = $k->tenant_slot($mt);
 my $from = $k->node_for_slot($slot);
 my ($to) = grep { $_ ne $from } map { $_->{name} } $k->masters;

@@ -108,12 +108,18 @@ sub _which {
     return undef;
 }
 
-# skips the whole file when it cannot run here
+# skips the whole file when it cannot run here; chaos => 0 for a file
+# that is not a chaos scenario but uses the harness (CLINIC_CHAOS_SKIP
+# does not skip it)
 sub check_prerequisites {
+    my (%o) = @_;
+    my $chaos = $o{chaos} // 1;
     my $why;
     if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-        $why = 'the chaos suite does not run under valgrind (load tests)';
-    } elsif ($ENV{CLINIC_CHAOS_SKIP}) {
+        $why = $chaos
+             ? 'the chaos suite does not run under valgrind (load tests)'
+             : 'the chaos harness does not run nginx under valgrind';
+    } elsif ($chaos && $ENV{CLINIC_CHAOS_SKIP}) {
         $why = 'CLINIC_CHAOS_SKIP is set';
     } elsif (!_which('redis-server')) {
         $why = 'no redis-server';

@@ -24,7 +24,6 @@ package ClinicCluster;
 use strict;
 use warnings;
 
-use File::Path ();
 use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
@@ -35,10 +34,12 @@ use Time::HiRes qw(time sleep);
 use ClinicChaos;
 
 # skips the file unless ClinicChaos can run and PROGRAMS are here
-# (redis-cli by default)
+# (redis-cli by default); a first argument { chaos => 0 }: not a chaos
+# scenario (see ClinicChaos::check_prerequisites)
 sub check_prerequisites {
     my (@progs) = @_;
-    ClinicChaos::check_prerequisites();
+    my $o = ref $progs[0] ? shift @progs : {};
+    ClinicChaos::check_prerequisites(%$o);
     for my $p (@progs ? @progs : 'redis-cli') {
         Test::More::plan(skip_all => "no $p") unless ClinicChaos::_which($p);
     }
@@ -906,14 +907,20 @@ sub dns_query {
     my ($rid, $flags, $qd, $an) = unpack 'n4', $pkt;
     my $off = 12;
     for (1 .. $qd) {
-        while ((my $len = ord substr($pkt, $off++, 1)) != 0) { $off += $len }
+        while ((my $len = ord substr($pkt, $off++, 1)) != 0) {
+            $off += $len;
+        }
         $off += 4;
     }
     my (@ips, @ttls);
     for (1 .. $an) {
         my $b = ord substr($pkt, $off, 1);
         if ($b & 0xc0) { $off += 2 }
-        else { while ((my $len = ord substr($pkt, $off++, 1)) != 0) { $off += $len } }
+        else {
+            while ((my $len = ord substr($pkt, $off++, 1)) != 0) {
+                $off += $len;
+            }
+        }
         my ($t, $cl, $ttl, $rdlen) = unpack 'nnNn', substr($pkt, $off, 10);
         $off += 10;
         push @ips, inet_ntoa(substr($pkt, $off, 4)) if $t == 1 && $rdlen == 4;
