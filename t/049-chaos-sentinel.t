@@ -39,6 +39,29 @@ ok($started, "sentinel: nginx starts with clinic_redis $line, the "
         exit;
     };
 
+# clinic_redis_node_up: the master NAME's address with role master, and
+# a Sentinel, each 1
+sub nodes_up {
+    my ($label, $name) = @_;
+    my $st = eval { $c->status } || {};
+    my $m = ClinicChaos::metric_where($st, 'clinic_redis_node_up',
+                                      node => $c->redis_addr($name),
+                                      role => 'master');
+    my $s = ClinicChaos::metric_where($st, 'clinic_redis_node_up',
+                                      role => 'sentinel');
+    my @all = map { "$_ $st->{$_}" } grep { /^clinic_redis_node_up/ }
+              sort keys %$st;
+    ok(%$m && !grep({ $_ != 1 } values %$m),
+       "sentinel $label: clinic_redis_node_up of $name ("
+       . $c->redis_addr($name) . ', role master) is 1')
+        or diag("    @all");
+    ok(grep({ $_ == 1 } values %$s),
+       "sentinel $label: clinic_redis_node_up of a Sentinel is 1")
+        or diag("    @all");
+}
+
+nodes_up('start', 'data-a');
+
 sub changes {
     my $st = eval { $c->status } || {};
     return (ClinicChaos::metric_sum($st, 'clinic_redis_master_changes_total'),
@@ -126,6 +149,7 @@ $rec = recovered();
 sleep 1;
 $c->load_stop;
 writes_to('failover', $fa->{to}, $changes0);
+nodes_up('failover', $fa->{to});
 my $ca = $c->finish(label => 'failover', recover_secs => $rec ? 20 : 3,
                     probe_hosts => \@hosts,
                     lost_note => lost_note($ta));
@@ -168,6 +192,7 @@ is(scalar(@window), 0, 'sentinel kill: while the new master has no '
     or diag('    ' . join ', ', map { $_->{tag} }
                                 @window[0 .. ($#window < 4 ? $#window : 4)]);
 writes_to('kill', $fb->{to}, $changes2);
+nodes_up('kill', $fb->{to});
 my $cb = $c->finish(label => 'kill', recover_secs => $rec ? 20 : 3,
                     probe_hosts => \@hosts,
                     lost_note => lost_note($tb));
