@@ -944,6 +944,80 @@ ngx_http_clinic_redis_is_cluster(ngx_http_clinic_redis_endpoint_t *ep)
 }
 
 
+/*
+ * Whether a command on key would be sent now: the endpoint is up, or, in
+ * a cluster, the master of the key's slot answers (a cluster is down for
+ * the metrics while any master is, but its other slots work).
+ */
+
+ngx_uint_t
+ngx_http_clinic_redis_is_up_key(ngx_http_clinic_redis_endpoint_t *ep,
+    ngx_str_t *key)
+{
+    ngx_int_t    slot;
+    ngx_uint_t   idx;
+    const char  *argv[2];
+    size_t       lens[2];
+
+    if (ep->type != NGX_HTTP_CLINIC_REDIS_CLUSTER) {
+        return ngx_http_clinic_redis_is_up(ep);
+    }
+
+    if (!ep->initialised || !ep->map_ready) {
+        return 0;
+    }
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (const char *) key->data;
+    lens[1] = key->len;
+
+    slot = ngx_http_clinic_redis_key_slot(2, argv, lens);
+    idx = (slot >= 0) ? ep->slots[slot] : 0;
+
+    return idx && ngx_http_clinic_redis_link_is_up(ep->links[idx - 1]);
+}
+
+
+/*
+ * The spool keeps submissions in order per lane: an endpoint is one lane,
+ * a cluster NGX_HTTP_CLINIC_REDIS_LANES of contiguous slots, so that a
+ * master that is down (its slots, usually contiguous) holds up the replay
+ * of its own tenants, not the others'.  A tenant always has the same lane.
+ */
+
+ngx_uint_t
+ngx_http_clinic_redis_lanes(ngx_http_clinic_redis_endpoint_t *ep)
+{
+    return (ep->type == NGX_HTTP_CLINIC_REDIS_CLUSTER)
+           ? NGX_HTTP_CLINIC_REDIS_LANES : 1;
+}
+
+
+ngx_uint_t
+ngx_http_clinic_redis_lane(ngx_http_clinic_redis_endpoint_t *ep,
+    ngx_str_t *key)
+{
+    ngx_int_t    slot;
+    const char  *argv[2];
+    size_t       lens[2];
+
+    if (ep->type != NGX_HTTP_CLINIC_REDIS_CLUSTER) {
+        return 0;
+    }
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (const char *) key->data;
+    lens[1] = key->len;
+
+    slot = ngx_http_clinic_redis_key_slot(2, argv, lens);
+
+    return (slot < 0) ? 0 : (ngx_uint_t) slot * NGX_HTTP_CLINIC_REDIS_LANES
+                                         / NGX_HTTP_CLINIC_REDIS_SLOTS;
+}
+
+
 ngx_int_t
 ngx_http_clinic_redis_send(ngx_http_clinic_redis_endpoint_t *ep,
     ngx_pool_t *pool, int argc, const char **argv, const size_t *argvlen,
