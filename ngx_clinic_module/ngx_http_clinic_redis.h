@@ -50,6 +50,7 @@ struct ngx_http_clinic_redis_endpoint_s {
     ngx_msec_t                       timeout;
     ngx_uint_t                       replicas;   /* WAIT for stores */
     ngx_str_t                        password_file;
+    ngx_str_t                        tls_ca;
     ngx_uint_t                       index;      /* in main conf endpoints */
     ngx_uint_t                       lane;       /* its first spool lane */
     ngx_str_t                        conf_file;
