@@ -59,7 +59,8 @@ DEBS := build-essential nginx nginx-dev libhiredis-dev libjansson-dev \
         libpcre2-dev libmd4c-dev libmd4c-html0-dev redis-server \
         libtest-base-perl libcmocka-dev tini valgrind clang wrk curl \
         libipc-run3-perl libssl-dev zlib1g-dev libxml2-utils \
-        chromium nodejs fonts-dejavu-core debhelper dpkg-dev
+        chromium nodejs fonts-dejavu-core debhelper dpkg-dev openssl \
+        redis-tools
 
 # the browser journeys' npm packages (puppeteer-core, pinned by the lock
 # file); puppeteer-core drives Debian's /usr/bin/chromium and downloads no

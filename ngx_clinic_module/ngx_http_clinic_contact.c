@@ -359,7 +359,7 @@ ngx_http_clinic_contact_process(ngx_http_request_t *r,
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
 
     if (!ctx->honeypot && cscf->redis
-        && ngx_http_clinic_spool_pending(cscf->redis))
+        && ngx_http_clinic_spool_pending(cscf))
     {
         return ngx_http_clinic_contact_wait(r, ctx);
     }
@@ -442,7 +442,7 @@ ngx_http_clinic_contact_wait(ngx_http_request_t *r,
     }
 
     if (cscf->redis == NULL
-        || !ngx_http_clinic_redis_is_up(cscf->redis)
+        || !ngx_http_clinic_redis_is_up_key(cscf->redis, &cscf->key_prefix)
         || cmcf->nwaiting >= NGX_HTTP_CLINIC_WAIT_MAX)
     {
         return ngx_http_clinic_contact_spool(r, ctx);
@@ -505,7 +505,7 @@ ngx_http_clinic_contact_wait_handler(ngx_event_t *ev)
         r = ctx->r;
         cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
 
-        if (!ngx_http_clinic_spool_pending(cscf->redis)) {
+        if (!ngx_http_clinic_spool_pending(cscf)) {
             ngx_queue_remove(q);
             cmcf->nwaiting--;
             ctx->waiting = 0;
@@ -516,7 +516,8 @@ ngx_http_clinic_contact_wait_handler(ngx_event_t *ev)
         }
 
         if (ngx_current_msec - ctx->since < cscf->redis->timeout
-            && ngx_http_clinic_redis_is_up(cscf->redis)
+            && ngx_http_clinic_redis_is_up_key(cscf->redis,
+                                               &cscf->key_prefix)
             && !ngx_exiting)
         {
             continue;

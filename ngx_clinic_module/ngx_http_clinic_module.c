@@ -900,6 +900,7 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
     ngx_str_t                          *labels;
     ngx_uint_t                          i;
     ngx_http_handler_pt                *h;
+    ngx_http_clinic_srv_conf_t        **tenants;
     ngx_http_core_main_conf_t          *cmcf;
     ngx_http_clinic_main_conf_t        *ccmf;
     ngx_http_clinic_redis_endpoint_t  **eps;
@@ -922,6 +923,25 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
 
     if (ngx_http_clinic_redis_init_conf(cf, &ccmf->endpoints) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    /* the spool's order domains: a lane per endpoint, a cluster's many */
+
+    eps = ccmf->endpoints.elts;
+    ccmf->nlanes = 0;
+
+    for (i = 0; i < ccmf->endpoints.nelts; i++) {
+        eps[i]->lane = ccmf->nlanes;
+        ccmf->nlanes += ngx_http_clinic_redis_lanes(eps[i]);
+    }
+
+    tenants = ccmf->tenants.elts;
+
+    for (i = 0; i < ccmf->tenants.nelts; i++) {
+        tenants[i]->spool_lane = tenants[i]->redis->lane
+                                 + ngx_http_clinic_redis_lane(
+                                       tenants[i]->redis,
+                                       &tenants[i]->key_prefix);
     }
 
     labels = ngx_palloc(cf->pool, (ccmf->endpoints.nelts + 1)

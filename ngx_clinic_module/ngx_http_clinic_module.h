@@ -76,6 +76,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                      endpoints;  /* redis_endpoint_t * */
+    ngx_uint_t                       nlanes;     /* spool lanes, all */
     ngx_array_t                      tenants;    /* clinic_srv_conf_t * */
     ngx_rbtree_t                     tenant_names; /* of srv_conf_t names */
     ngx_rbtree_node_t                tenant_sentinel;
@@ -118,6 +119,7 @@ typedef struct {
     ngx_http_clinic_redis_endpoint_t *redis;
     ngx_array_t                     *admin_tokens; /* ngx_str_t */
     ngx_str_t                        key_prefix; /* "clinic:{T}:" */
+    ngx_uint_t                       spool_lane; /* its order domain */
 
     /* where the tenant was first seen, for errors reported at merge */
     ngx_str_t                        conf_file;

@@ -40,6 +40,7 @@ typedef struct {
 } ngx_http_clinic_redis_ref_t;
 
 
+static ngx_uint_t ngx_http_clinic_redis_same(ngx_str_t *a, ngx_str_t *b);
 static ngx_int_t ngx_http_clinic_redis_parse_addr(ngx_conf_t *cf,
     ngx_http_clinic_redis_endpoint_t *ep, ngx_str_t *text);
 static ngx_int_t ngx_http_clinic_redis_parse_list(ngx_conf_t *cf,
@@ -357,21 +358,27 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
     for (i = 0; i < endpoints->nelts; i++) {
         ep = epp[i];
 
-        if (ep->label.len == s.len
-            && ngx_strncmp(ep->label.data, s.data, s.len) == 0
-            && ep->password_file.len == password_file.len
-            && ngx_strncmp(ep->password_file.data, password_file.data,
-                           password_file.len) == 0)
+        if (ep->label.len != s.len
+            || ngx_strncmp(ep->label.data, s.data, s.len) != 0
+            || !ngx_http_clinic_redis_same(&ep->password_file,
+                                           &password_file))
         {
-            if (tls) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "the TLS endpoint \"%V\" is configured "
-                                   "twice: name it once, in http{}", &s);
-                return NULL;
-            }
-
-            return ep;
+            continue;
         }
+
+        /* one label, one endpoint: its metrics must not be two */
+
+        if (!ngx_http_clinic_redis_same(&ep->tls_ca, &ca)
+            || !ngx_http_clinic_redis_same(&ep->opts.tls_name, &tls_name)
+            || ep->opts.tls_verify != verify)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the redis endpoint \"%V\" is configured "
+                               "again with other TLS parameters", &s);
+            return NULL;
+        }
+
+        return ep;
     }
 
     ep = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_redis_endpoint_t));
@@ -386,6 +393,7 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
     ep->timeout = timeout;
     ep->replicas = replicas;
     ep->password_file = password_file;
+    ep->tls_ca = ca;
     ep->index = endpoints->nelts;
     ep->conf_file = cf->conf_file->file.name;
     ep->conf_line = cf->conf_file->line;
@@ -444,6 +452,14 @@ invalid:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\"", &args[i]);
     return NULL;
+}
+
+
+static ngx_uint_t
+ngx_http_clinic_redis_same(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || ngx_strncmp(a->data, b->data, a->len) == 0);
 }
 
 
@@ -941,6 +957,80 @@ ngx_uint_t
 ngx_http_clinic_redis_is_cluster(ngx_http_clinic_redis_endpoint_t *ep)
 {
     return ep->type == NGX_HTTP_CLINIC_REDIS_CLUSTER;
+}
+
+
+/*
+ * Whether a command on key would be sent now: the endpoint is up, or, in
+ * a cluster, the master of the key's slot answers (a cluster is down for
+ * the metrics while any master is, but its other slots work).
+ */
+
+ngx_uint_t
+ngx_http_clinic_redis_is_up_key(ngx_http_clinic_redis_endpoint_t *ep,
+    ngx_str_t *key)
+{
+    ngx_int_t    slot;
+    ngx_uint_t   idx;
+    const char  *argv[2];
+    size_t       lens[2];
+
+    if (ep->type != NGX_HTTP_CLINIC_REDIS_CLUSTER) {
+        return ngx_http_clinic_redis_is_up(ep);
+    }
+
+    if (!ep->initialised || !ep->map_ready) {
+        return 0;
+    }
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (const char *) key->data;
+    lens[1] = key->len;
+
+    slot = ngx_http_clinic_redis_key_slot(2, argv, lens);
+    idx = (slot >= 0) ? ep->slots[slot] : 0;
+
+    return idx && ngx_http_clinic_redis_link_is_up(ep->links[idx - 1]);
+}
+
+
+/*
+ * The spool keeps submissions in order per lane: an endpoint is one lane,
+ * a cluster NGX_HTTP_CLINIC_REDIS_LANES of contiguous slots, so that a
+ * master that is down (its slots, usually contiguous) holds up the replay
+ * of its own tenants, not the others'.  A tenant always has the same lane.
+ */
+
+ngx_uint_t
+ngx_http_clinic_redis_lanes(ngx_http_clinic_redis_endpoint_t *ep)
+{
+    return (ep->type == NGX_HTTP_CLINIC_REDIS_CLUSTER)
+           ? NGX_HTTP_CLINIC_REDIS_LANES : 1;
+}
+
+
+ngx_uint_t
+ngx_http_clinic_redis_lane(ngx_http_clinic_redis_endpoint_t *ep,
+    ngx_str_t *key)
+{
+    ngx_int_t    slot;
+    const char  *argv[2];
+    size_t       lens[2];
+
+    if (ep->type != NGX_HTTP_CLINIC_REDIS_CLUSTER) {
+        return 0;
+    }
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (const char *) key->data;
+    lens[1] = key->len;
+
+    slot = ngx_http_clinic_redis_key_slot(2, argv, lens);
+
+    return (slot < 0) ? 0 : (ngx_uint_t) slot * NGX_HTTP_CLINIC_REDIS_LANES
+                                         / NGX_HTTP_CLINIC_REDIS_SLOTS;
 }
 
 

@@ -25,6 +25,9 @@
 
 #define NGX_HTTP_CLINIC_REDIS_SLOTS     16384
 
+/* a cluster's submissions are spooled in lanes of 256 slots each */
+#define NGX_HTTP_CLINIC_REDIS_LANES     64
+
 
 /* an address of the configuration: a seed, a sentinel, or the one node */
 typedef struct {
@@ -47,7 +50,9 @@ struct ngx_http_clinic_redis_endpoint_s {
     ngx_msec_t                       timeout;
     ngx_uint_t                       replicas;   /* WAIT for stores */
     ngx_str_t                        password_file;
+    ngx_str_t                        tls_ca;
     ngx_uint_t                       index;      /* in main conf endpoints */
+    ngx_uint_t                       lane;       /* its first spool lane */
     ngx_str_t                        conf_file;
     ngx_uint_t                       conf_line;
     ngx_http_clinic_redis_opts_t     opts;       /* shared by its links */
@@ -98,6 +103,11 @@ void ngx_http_clinic_redis_replicated(ngx_http_clinic_redis_endpoint_t *ep,
 ngx_uint_t ngx_http_clinic_redis_is_up(ngx_http_clinic_redis_endpoint_t *ep);
 ngx_uint_t ngx_http_clinic_redis_is_cluster(
     ngx_http_clinic_redis_endpoint_t *ep);
+ngx_uint_t ngx_http_clinic_redis_is_up_key(
+    ngx_http_clinic_redis_endpoint_t *ep, ngx_str_t *key);
+ngx_uint_t ngx_http_clinic_redis_lanes(ngx_http_clinic_redis_endpoint_t *ep);
+ngx_uint_t ngx_http_clinic_redis_lane(ngx_http_clinic_redis_endpoint_t *ep,
+    ngx_str_t *key);
 
 
 #endif /* _NGX_HTTP_CLINIC_REDIS_H_INCLUDED_ */

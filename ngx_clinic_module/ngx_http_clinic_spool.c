@@ -66,7 +66,7 @@ ngx_http_clinic_spool_append(ngx_http_request_t *r,
     ngx_http_clinic_submission_t *sub, ngx_str_t *id)
 {
     ngx_str_t                      line;
-    ngx_uint_t                     ep;
+    ngx_uint_t                     lane;
     ngx_http_clinic_spool_t       *sp;
     ngx_http_clinic_stats_hdr_t   *hdr;
     ngx_http_clinic_srv_conf_t    *cscf;
@@ -75,16 +75,17 @@ ngx_http_clinic_spool_append(ngx_http_request_t *r,
     sp = ngx_http_clinic_spool_worker;
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_clinic_module);
 
-    if (sp == NULL || cscf->redis == NULL || cscf->redis->index >= sp->nown) {
+    if (sp == NULL || cscf->redis == NULL || cscf->spool_lane >= sp->nown) {
         return NGX_ERROR;
     }
 
     /*
-     * One file per Redis endpoint: a shard that is down holds up the
-     * replay of its own records only, never another shard's
+     * One file per lane, a Redis endpoint or a part of a cluster's slots:
+     * a shard that is down holds up the replay of its own records only,
+     * never another shard's
      */
 
-    ep = cscf->redis->index;
+    lane = cscf->spool_lane;
     hdr = ngx_http_clinic_spool_stats(sp->cmcf);
 
     ngx_str_null(&line);
@@ -114,7 +115,7 @@ ngx_http_clinic_spool_append(ngx_http_request_t *r,
         goto failed;
     }
 
-    own = ngx_http_clinic_spool_own(sp, ep, r->connection->log);
+    own = ngx_http_clinic_spool_own(sp, lane, r->connection->log);
     if (own == NULL) {
         goto failed;
     }
@@ -149,7 +150,7 @@ failed:
 
 
 ngx_uint_t
-ngx_http_clinic_spool_pending(ngx_http_clinic_redis_endpoint_t *ep)
+ngx_http_clinic_spool_pending(ngx_http_clinic_srv_conf_t *cscf)
 {
     ngx_queue_t                   *q;
     ngx_http_clinic_spool_t       *sp;
@@ -167,7 +168,8 @@ ngx_http_clinic_spool_pending(ngx_http_clinic_redis_endpoint_t *ep)
     {
         f = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
 
-        if (f->own && f->ep == ep->index && f->confirmed < f->size) {
+        if (f->own && f->lane == cscf->spool_lane && f->confirmed < f->size)
+        {
             return 1;
         }
     }
@@ -226,7 +228,7 @@ ngx_http_clinic_spool_init_process(ngx_cycle_t *cycle)
 
     ngx_queue_init(&sp->files);
 
-    sp->nown = cmcf->endpoints.nelts;
+    sp->nown = cmcf->nlanes;
     sp->own = ngx_pcalloc(cycle->pool,
                           (sp->nown ? sp->nown : 1)
                           * sizeof(ngx_http_clinic_spool_file_t *));

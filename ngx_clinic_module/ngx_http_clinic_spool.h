@@ -30,8 +30,7 @@ ngx_int_t ngx_http_clinic_spool_append(ngx_http_request_t *r,
     ngx_http_clinic_submission_t *sub, ngx_str_t *id);
 
 /* whether this worker still has spooled submissions for ep to replay */
-ngx_uint_t ngx_http_clinic_spool_pending(
-    ngx_http_clinic_redis_endpoint_t *ep);
+ngx_uint_t ngx_http_clinic_spool_pending(ngx_http_clinic_srv_conf_t *cscf);
 
 /* replays the backlog now, not at the next tick: submissions wait for it */
 void ngx_http_clinic_spool_kick(void);

@@ -1,7 +1,7 @@
 
 /*
  * The spool's files (see the invariants in ngx_http_clinic_spool.c):
- * this worker's own files, one per Redis endpoint, created locked and
+ * this worker's own files, one per spool lane, created locked and
  * appended to durably; orphans adopted by their lock, in replay order;
  * stale ".spool.new" files; the recount of the folder for
  * clinic_spool_depth; reading records back, line by line; and the end of
@@ -30,7 +30,7 @@
 
 
 static ngx_int_t ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp,
-    ngx_uint_t ep);
+    ngx_uint_t lane);
 static ngx_int_t ngx_http_clinic_spool_sync_dir(ngx_http_clinic_spool_t *sp);
 static ngx_http_clinic_spool_file_t *ngx_http_clinic_spool_file(
     ngx_http_clinic_spool_t *sp, ngx_fd_t fd, u_char *name, size_t len,
@@ -64,19 +64,19 @@ ngx_http_clinic_spool_stats(ngx_http_clinic_main_conf_t *cmcf)
 
 
 /*
- * This worker's file for endpoint ep, created on first use.  A file
+ * This worker's file for a lane, created on first use.  A file
  * removed by hand is still readable through its descriptor, so it is
  * replayed from there, but nothing new may go into it.
  */
 
 ngx_http_clinic_spool_file_t *
-ngx_http_clinic_spool_own(ngx_http_clinic_spool_t *sp, ngx_uint_t ep,
+ngx_http_clinic_spool_own(ngx_http_clinic_spool_t *sp, ngx_uint_t lane,
     ngx_log_t *log)
 {
     ngx_file_info_t                fi;
     ngx_http_clinic_spool_file_t  *own;
 
-    own = sp->own[ep];
+    own = sp->own[lane];
 
     if (own
         && ngx_fd_info(own->fd, &fi) != NGX_FILE_ERROR
@@ -87,16 +87,16 @@ ngx_http_clinic_spool_own(ngx_http_clinic_spool_t *sp, ngx_uint_t ep,
                       "use; its records are replayed from the open file, "
                       "new ones go to a new file", own->path);
         own->retired = 1;
-        sp->own[ep] = NULL;
+        sp->own[lane] = NULL;
         own = NULL;
     }
 
     if (own == NULL) {
-        if (ngx_http_clinic_spool_open_own(sp, ep) != NGX_OK) {
+        if (ngx_http_clinic_spool_open_own(sp, lane) != NGX_OK) {
             return NULL;
         }
 
-        own = sp->own[ep];
+        own = sp->own[lane];
     }
 
     return own;
@@ -110,7 +110,7 @@ ngx_http_clinic_spool_own(ngx_http_clinic_spool_t *sp, ngx_uint_t ep,
  */
 
 static ngx_int_t
-ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp, ngx_uint_t ep)
+ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp, ngx_uint_t lane)
 {
     u_char                        *p, *last;
     size_t                         len;
@@ -120,7 +120,9 @@ ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp, ngx_uint_t ep)
     u_char                         tmp[NGX_MAX_PATH + 1];
     ngx_http_clinic_spool_file_t  *f;
 
-    for (n = 0; n < 8; n++) {
+    /* a cluster's lanes may each open a file within the same second */
+
+    for (n = 0; n < 8 + sp->nown; n++) {
         p = ngx_cpymem(sp->path, sp->dir.data, sp->dir.len);
         last = sp->path + sp->dir.len + 1 + NGX_MAX_PATH;
 
@@ -196,8 +198,8 @@ ngx_http_clinic_spool_open_own(ngx_http_clinic_spool_t *sp, ngx_uint_t ep)
         }
 
         f->own = 1;
-        f->ep = ep;
-        sp->own[ep] = f;
+        f->lane = lane;
+        sp->own[lane] = f;
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sp->log, 0,
                        "clinic spool: opened \"%s\"", f->path);
@@ -288,11 +290,11 @@ failed:
         f->retired = 1;
     }
 
-    if (f->retired && f->own && sp->own[f->ep] == f) {
+    if (f->retired && f->own && sp->own[f->lane] == f) {
         ngx_log_error(NGX_LOG_CRIT, sp->log, 0,
                       "clinic: the spool file \"%s\" takes no more "
                       "submissions; it is replayed, then removed", f->path);
-        sp->own[f->ep] = NULL;
+        sp->own[f->lane] = NULL;
     }
 
     return NGX_ERROR;
@@ -963,7 +965,7 @@ ngx_http_clinic_spool_finish(ngx_http_clinic_spool_t *sp,
         return;
     }
 
-    if (f->own && sp->own[f->ep] == f && !f->bad) {
+    if (f->own && sp->own[f->lane] == f && !f->bad) {
         if (f->size == 0) {
             return;
         }
@@ -1058,8 +1060,8 @@ ngx_http_clinic_spool_close(ngx_http_clinic_spool_t *sp,
                       "clinic: close(\"%s\") failed", f->path);
     }
 
-    if (f->own && sp->own[f->ep] == f) {
-        sp->own[f->ep] = NULL;
+    if (f->own && sp->own[f->lane] == f) {
+        sp->own[f->lane] = NULL;
     }
 
     if (!f->own) {

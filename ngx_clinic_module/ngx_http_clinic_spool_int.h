@@ -55,7 +55,7 @@ typedef struct {
     off_t                            size;       /* own: acknowledged end */
     off_t                            end;        /* where the last read ended */
     ngx_uint_t                       failures;   /* failed batches in a row */
-    ngx_uint_t                       ep;         /* own: the endpoint's index */
+    ngx_uint_t                       lane;       /* own: its spool lane */
     time_t                           created;    /* from the name */
     time_t                           oldest;     /* first record to replay */
     u_char                          *path;       /* "\0" terminated */
@@ -67,6 +67,7 @@ typedef struct {
     unsigned                         bad:1;      /* has rejected lines */
     unsigned                         stopped:1;  /* batch bookkeeping */
     unsigned                         held:1;     /* own: stopped this batch */
+    unsigned                         unsent:1;   /* a record not sent */
     unsigned                         dir_synced:1;
     unsigned                         logged_bad:1;
     unsigned                         logged_torn:1;
@@ -126,7 +127,7 @@ void ngx_http_clinic_spool_replay_stop(ngx_http_clinic_spool_t *sp);
 ngx_http_clinic_stats_hdr_t *ngx_http_clinic_spool_stats(
     ngx_http_clinic_main_conf_t *cmcf);
 ngx_http_clinic_spool_file_t *ngx_http_clinic_spool_own(
-    ngx_http_clinic_spool_t *sp, ngx_uint_t ep, ngx_log_t *log);
+    ngx_http_clinic_spool_t *sp, ngx_uint_t lane, ngx_log_t *log);
 ngx_int_t ngx_http_clinic_spool_write(ngx_http_clinic_spool_t *sp,
     ngx_http_clinic_spool_file_t *f, u_char *data, size_t len);
 void ngx_http_clinic_spool_oldest(ngx_http_clinic_spool_t *sp);

@@ -188,7 +188,7 @@ static void
 ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
 {
     ngx_int_t                       rc;
-    ngx_uint_t                      i, work, stop;
+    ngx_uint_t                      i, work;
     ngx_pool_t                     *pool;
     ngx_queue_t                    *q;
     ngx_http_clinic_spool_rec_t    *rec;
@@ -204,7 +204,7 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
         f = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
 
         if (!f->blocked
-            && !(f->own && sp->own[f->ep] == f && f->confirmed == f->size))
+            && !(f->own && sp->own[f->lane] == f && f->confirmed == f->size))
         {
             work = 1;
             break;
@@ -243,6 +243,7 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
     {
         f = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
         f->held = 0;
+        f->unsent = 0;
     }
 
     for (q = ngx_queue_head(&sp->files);
@@ -276,12 +277,13 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
     }
 
     /*
-     * Redis runs a connection's commands in order: once one could not be
-     * sent, nothing after it is, so a file never gets ahead of itself.
+     * Redis runs a connection's commands in order: once one of a file
+     * could not be sent, nothing after it in that file is, so a file never
+     * gets ahead of itself.  Another file (another lane: a shard, or other
+     * slots of a cluster) goes on.
      */
 
     batch->sending = 1;
-    stop = 0;
 
     for (i = 0; i < batch->nrec; i++) {
         rec = &batch->rec[i];
@@ -290,7 +292,7 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
             continue;
         }
 
-        if (stop) {
+        if (rec->file->unsent) {
             rec->state = NGX_HTTP_CLINIC_SPOOL_FAILED;
             continue;
         }
@@ -304,7 +306,7 @@ ngx_http_clinic_spool_start(ngx_http_clinic_spool_t *sp)
             batch->outstanding--;
             batch->failed = 1;
             rec->state = NGX_HTTP_CLINIC_SPOOL_FAILED;
-            stop = 1;
+            rec->file->unsent = 1;
 
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sp->log, 0,
                            "clinic spool: record at %O of \"%s\" not sent, "
@@ -341,7 +343,7 @@ ngx_http_clinic_spool_held(ngx_http_clinic_spool_t *sp,
     {
         g = ngx_queue_data(q, ngx_http_clinic_spool_file_t, queue);
 
-        if (g->own && g->ep == f->ep && g->held) {
+        if (g->own && g->lane == f->lane && g->held) {
             return 1;
         }
     }
@@ -522,7 +524,7 @@ ngx_http_clinic_spool_judge(ngx_http_clinic_spool_t *sp,
         return NGX_DECLINED;
     }
 
-    if (!ngx_http_clinic_redis_is_up(cscf->redis)) {
+    if (!ngx_http_clinic_redis_is_up_key(cscf->redis, &cscf->key_prefix)) {
         return NGX_AGAIN;
     }
 

@@ -108,12 +108,18 @@ sub _which {
     return undef;
 }
 
-# skips the whole file when it cannot run here
+# skips the whole file when it cannot run here; chaos => 0 for a file
+# that is not a chaos scenario but uses the harness (CLINIC_CHAOS_SKIP
+# does not skip it)
 sub check_prerequisites {
+    my (%o) = @_;
+    my $chaos = $o{chaos} // 1;
     my $why;
     if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-        $why = 'the chaos suite does not run under valgrind (load tests)';
-    } elsif ($ENV{CLINIC_CHAOS_SKIP}) {
+        $why = $chaos
+             ? 'the chaos suite does not run under valgrind (load tests)'
+             : 'the chaos harness does not run nginx under valgrind';
+    } elsif ($chaos && $ENV{CLINIC_CHAOS_SKIP}) {
         $why = 'CLINIC_CHAOS_SKIP is set';
     } elsif (!_which('redis-server')) {
         $why = 'no redis-server';
@@ -179,21 +185,42 @@ sub stream { $_[0]{stream} }
 # starts (or starts again, on the same port and folder) the redis-server
 # NAME. conf => { directive => value } on top of no persistence; wait =>
 # 'pong' (default: until it answers PING), 'listen' (any answer, LOADING
-# too) or 'none'
+# too) or 'none'. At its first start: host => the address to listen on
+# (127.0.0.1; any 127.x.y.z works on Linux), port => a port of the test's
+# choice (else a free one), args => [more redis-server arguments],
+# tls => { cert, key, ca } (TLS only: --port 0 --tls-port; reached with
+# redis_cli, not redis), sentinel => CONFIG_FILE (redis-server CONFIG_FILE
+# --sentinel; the file must be writable, Sentinel rewrites it)
 sub redis_start {
     my ($self, $name, %o) = @_;
     my $r = $self->{redis}{$name} ||= {
-        port => free_port(),
+        host => $o{host} || '127.0.0.1',
+        port => $o{port} || free_port(),
         dir  => "$self->{dir}/redis-$name",
         conf => {},
     };
     mkdir $r->{dir};
     $r->{conf} = $o{conf} if $o{conf};
-    my %conf = (save => '', appendonly => 'no', %{ $r->{conf} });
-    my @args = ('--port', $r->{port}, '--bind', '127.0.0.1',
-                '--dir', $r->{dir}, '--daemonize', 'no',
-                '--logfile', "$r->{dir}/redis.log");
+    for my $k (qw(args tls sentinel)) {
+        $r->{$k} = $o{$k} if $o{$k};
+    }
+    my %conf = $r->{sentinel} ? %{ $r->{conf} }
+             : (save => '', appendonly => 'no', %{ $r->{conf} });
+    my @args;
+    push @args, $r->{sentinel}, '--sentinel' if $r->{sentinel};
+    if (my $t = $r->{tls}) {
+        push @args, '--port', 0, '--tls-port', $r->{port},
+                    '--tls-cert-file', $t->{cert},
+                    '--tls-key-file', $t->{key},
+                    '--tls-ca-cert-file', $t->{ca},
+                    '--tls-auth-clients', 'no';
+    } else {
+        push @args, '--port', $r->{port};
+    }
+    push @args, '--bind', $r->{host}, '--dir', $r->{dir},
+                '--daemonize', 'no', '--logfile', "$r->{dir}/redis.log";
     push @args, "--$_", $conf{$_} for sort keys %conf;
+    push @args, @{ $r->{args} } if $r->{args};
 
     my $pid = fork();
     die "fork: $!" unless defined $pid;
@@ -209,24 +236,60 @@ sub redis_start {
     return $r->{port} if $wait eq 'none';
     my $deadline = time + 10 * slow();
     while (time < $deadline) {
-        my $reply = eval { $self->redis($name, 'PING') };
+        my $reply = $r->{tls} ? scalar $self->redis_cli($name, 'PING')
+                  : eval { $self->redis($name, 'PING') };
         if (defined $reply) {
-            return $r->{port} if !ref $reply && $reply eq 'PONG';
-            return $r->{port} if $wait eq 'listen';
+            return $r->{port} if !ref $reply && $reply =~ /^PONG\s*\z/;
+            return $r->{port} if $wait eq 'listen'
+                                 && ($reply ne '' || !$r->{tls});
         }
         if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
             delete $r->{pid};
             die "redis-server $name exited at start: "
-                . _tail("$r->{dir}/redis.log", 10);
+                . _tail("$r->{dir}/redis.log", 10)
+                . _tail("$r->{dir}/redis.stdout", 10);
         }
-        sleep 0.02;
+        sleep $r->{tls} ? 0.1 : 0.02;
     }
     die "redis-server $name did not answer on port $r->{port}";
 }
 
 sub redis_port { $_[0]{redis}{$_[1]}{port} }
+sub redis_host { $_[0]{redis}{$_[1]}{host} || '127.0.0.1' }
 sub redis_pid { $_[0]{redis}{$_[1]}{pid} }
 sub redis_log { "$_[0]{redis}{$_[1]}{dir}/redis.log" }
+sub redis_dir { $_[0]{redis}{$_[1]}{dir} }
+sub redis_addr { $_[0]->redis_host($_[1]) . ':' . $_[0]->redis_port($_[1]) }
+
+# one command through redis-cli (--raw: one line per string, an error as
+# "ERR ..." on the same output), which speaks TLS to a server started with
+# tls => {...}: --tls --cacert CA (cacert => FILE for another CA, sni =>
+# NAME). In list context (output, exit status); the output is '' when
+# redis-cli could not connect
+sub redis_cli {
+    my ($self, $name, @cmd) = @_;
+    my %o;
+    %o = %{ shift @cmd } if ref $cmd[0] eq 'HASH';
+    my $r = $self->{redis}{$name} or die "no redis $name";
+    my @args = ('-h', $r->{host}, '-p', $r->{port});
+    if ($r->{tls}) {
+        push @args, '--tls', '--cacert', $o{cacert} || $r->{tls}{ca};
+        push @args, '--sni', $o{sni} if $o{sni};
+    }
+    push @args, '--raw' unless $o{noraw};
+    my $pid = open my $fh, '-|';
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        open STDIN, '<', '/dev/null';
+        exec 'redis-cli', @args, @cmd or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    my $rc = $? >> 8;
+    $out = '' if $out =~ /^Could not connect to Redis/;
+    return wantarray ? ($out, $rc) : $out;
+}
 
 sub redis_signal {
     my ($self, $name, $sig) = @_;
@@ -296,7 +359,8 @@ sub redis {
 sub redis_socket {
     my ($self, $name) = @_;
     my $port = $self->{redis}{$name}{port} or die "no redis $name";
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+    my $s = IO::Socket::INET->new(PeerAddr => $self->redis_host($name),
+                                  PeerPort => $port,
                                   Proto => 'tcp', Timeout => 5)
         or die "cannot connect to redis $name: $!";
     $s->autoflush(1);
@@ -363,22 +427,115 @@ sub _reply {
     die "bad redis reply: $line\n";
 }
 
+# ------------------------------------------------------ other processes
+
+# runs CODE in a child process named NAME (a Perl loop of the test's own:
+# the DNS responder); the kernel kills it when the test dies, cleanup()
+# stops it. Returns its pid.
+sub child_start {
+    my ($self, $name, $code) = @_;
+    die "child $name runs already" if $self->{children}{$name};
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        _die_with_parent(POSIX::SIGKILL());
+        $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+        eval { $code->(); 1 } or print STDERR "child $name: $@";
+        POSIX::_exit(0);
+    }
+    $self->{children}{$name} = $pid;
+    return $pid;
+}
+
+sub child_stop {
+    my ($self, $name) = @_;
+    my $pid = delete $self->{children}{$name} or return;
+    kill 'TERM', $pid;
+    _reap($pid, 5);
+}
+
 # ---------------------------------------------------------------- nginx
 
-# writes the configuration and starts nginx (2 workers) in front of the
-# redis-server NAME; waits until both workers run and the endpoint is up
-sub nginx_start {
+# writes the configuration (conf/nginx.conf) and returns its path. By
+# default one server, chaos.example (the tenant chaos-NAME), in front of
+# the redis-server NAME (redis => NAME, 'main' by default). Options:
+#   redis_line => 'ARGS'  the whole clinic_redis of every tenant instead,
+#                         at the http{} level: "cluster=... timeout=200ms"
+#   http_extra => TEXT    more http{}-level lines (a resolver, ...)
+#   tenants => N          N more tenants chaos-1 .. chaos-N, server blocks
+#                         on the same port named chaos-I.example, each
+#                         with its contact form (a list of names instead
+#                         of N: those tenants, named TENANT.example)
+#   tenant_redis => CODE  a tenant's own clinic_redis: CODE->(TENANT)
+#                         returns its arguments, or undef for none
+#   content => 1          every tenant gets a folder of one article,
+#                         /treatments/first-visit, from clinic_content
+#   extra => TEXT         more server blocks ($PORT: nginx's port)
+sub nginx_config {
     my ($self, %o) = @_;
     my $redis = $o{redis} || 'main';
     my $timeout = $o{timeout} || '200ms';
     my $d = $self->{dir};
     $self->{port} ||= free_port();
     $self->{redis_for_nginx} = $redis;
-    my $rport = $self->redis_port($redis);
+    my ($http_redis, $main_redis) = ('', '');
+    if (defined $o{redis_line}) {
+        $http_redis = "    clinic_redis $o{redis_line};\n";
+    } else {
+        my $rport = $self->redis_port($redis);
+        $main_redis = "        clinic_redis 127.0.0.1:$rport "
+                    . "timeout=$timeout;\n";
+    }
     my $loads = join '', map { "load_module $_;\n" } modules();
     # more server blocks (other tenants), on the same port
     my $extra = $o{extra} || '';
     $extra =~ s/\$PORT\b/$self->{port}/g;
+    my $http_extra = $o{http_extra} || '';
+
+    my @tenants = !$o{tenants} ? ()
+                : ref $o{tenants} ? @{ $o{tenants} }
+                : map { "chaos-$_" } 1 .. $o{tenants};
+    $self->{hosts} = { 'chaos.example' => $self->{tenant},
+                       map { ("$_.example" => $_) } @tenants };
+    $self->{tenant_hosts} = [ map { "$_.example" } @tenants ];
+
+    my $content = sub {
+        my ($tenant) = @_;
+        return '' unless $o{content};
+        my $folder = "$d/content/$tenant";
+        File::Path::mkpath($folder);
+        chmod 0755, "$d/content", $folder;
+        open my $a, '>', "$folder/first-visit.txt" or die $!;
+        print $a "Your first visit to $tenant\n\n"
+               . "What happens at your first appointment with $tenant.\n";
+        close $a;
+        chmod 0644, "$folder/first-visit.txt";
+        return "        clinic_content $folder;\n"
+             . "        location /treatments/ {\n"
+             . "            clinic_articles;\n"
+             . "            add_header X-Worker-Pid \$pid always;\n"
+             . "        }\n";
+    };
+    my $main_content = $content->($self->{tenant});
+    my $servers = '';
+    for my $t (@tenants) {
+        my $c = $content->($t);
+        my $tr = $o{tenant_redis} ? $o{tenant_redis}->($t) : undef;
+        $c .= "        clinic_redis $tr;\n" if defined $tr;
+        $servers .= <<"END";
+    server {
+        listen 127.0.0.1:$self->{port};
+        server_name $t.example;
+        clinic_tenant $t;
+        clinic_contact_limit client=off tenant=off;
+$c
+        location = /contact {
+            clinic_contact;
+            add_header X-Worker-Pid \$pid always;
+        }
+    }
+END
+    }
 
     open my $fh, '>', "$d/conf/nginx.conf" or die $!;
     print $fh <<"END";
@@ -399,16 +556,15 @@ http {
     keepalive_requests 100000;
     keepalive_timeout 120s;
     clinic_spool $d/spool;
-
+$http_extra$http_redis
     server {
         # one listening socket per worker: new connections are spread
         # over both workers, so each of them gets submissions
         listen 127.0.0.1:$self->{port} reuseport;
         server_name chaos.example;
         clinic_tenant $self->{tenant};
-        clinic_redis 127.0.0.1:$rport timeout=$timeout;
-        clinic_contact_limit client=off tenant=off;
-
+$main_redis        clinic_contact_limit client=off tenant=off;
+$main_content
         location = /contact {
             clinic_contact;
             add_header X-Worker-Pid \$pid always;
@@ -416,10 +572,40 @@ http {
         location = /status { clinic_status; }
         location = /ping { return 204; }
     }
-$extra
+$servers$extra
 }
 END
     close $fh;
+    return "$d/conf/nginx.conf";
+}
+
+# nginx -t of the configuration nginx_config(%o) writes (nginx is not
+# started); returns (passed, its output)
+sub nginx_test {
+    my ($self, %o) = @_;
+    my $conf = $self->nginx_config(%o);
+    my $d = $self->{dir};
+    my $pid = open my $fh, '-|';
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        exec nginx_binary(), '-t', '-p', "$d/", '-c', $conf,
+             '-e', "$d/logs/error-t.log"
+            or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    return ($? == 0, $out);
+}
+
+# writes the configuration (nginx_config(%o)) and starts nginx (2
+# workers); waits until both workers run and, unless wait => 'workers',
+# until the Redis endpoint is up in both
+sub nginx_start {
+    my ($self, %o) = @_;
+    my $d = $self->{dir};
+    $self->nginx_config(%o);
+    my $wait = $o{wait} || 'up';
 
     my $pid = $self->nginx_spawn('-p', "$d/", '-c', "$d/conf/nginx.conf");
 
@@ -434,13 +620,28 @@ END
         my @w = $self->workers;
         if (@w == 2) {
             my $st = eval { $self->status };
-            return 1 if $st && $self->_up($st);
+            return 1 if $st && ($wait eq 'workers' || $self->_up($st));
         }
         sleep 0.05;
     }
-    die "nginx did not start with 2 workers and Redis up within "
-        . 15 * slow() . " s: " . _tail("$d/logs/error.log", 10);
+    die "nginx did not start with 2 workers"
+        . ($wait eq 'workers' ? '' : ' and Redis up')
+        . ' within ' . 15 * slow() . " s: "
+        . _tail("$d/logs/error.log", 10);
 }
+
+# the hosts of the tenants (chaos-I.example) of nginx_start(tenants => N)
+sub tenant_hosts { @{ $_[0]{tenant_hosts} || [] } }
+
+# the tenant of a host name (chaos.example: the instance's own)
+sub tenant_of {
+    my ($self, $host) = @_;
+    return $self->{hosts}{ $host || 'chaos.example' } // $self->{tenant};
+}
+
+sub tenant { $_[0]{tenant} }
+
+sub stream_of { "clinic:{$_[1]}:submissions" }
 
 # starts nginx (in the foreground: "daemon off") with ARGS, as a child
 # that the kernel stops when the test dies; its stderr and error log go
@@ -566,7 +767,7 @@ sub status {
     my %m;
     for (split /\n/, $r->{body}) {
         next if /^#/;
-        $m{$1} = $2 if /^(\S+(?:\{.*\})?)\s+(\S+)$/;
+        $m{$1} = $2 if /^([A-Za-z_:][A-Za-z0-9_:]*(?:\{.*\})?)\s+(\S+)$/;
     }
     return \%m;
 }
@@ -582,6 +783,49 @@ sub metric {
         $v{$rest} = $st->{$k};
     }
     return \%v;
+}
+
+# the labels of a metric's key: '{a="b",c="d"}' => { a => 'b', c => 'd' }
+sub labels {
+    my ($k) = @_;
+    my %l;
+    while ($k =~ /(\w+)="((?:[^"\\]|\\.)*)"/g) {
+        my ($n, $v) = ($1, $2);
+        $v =~ s/\\(.)/$1/g;
+        $l{$n} = $v;
+    }
+    return \%l;
+}
+
+# the values of a metric whose labels include LABELS (name => value, or
+# name => qr//): { '{...}' => value }; whatever its other labels (the
+# endpoint's label text is the module's business)
+sub metric_where {
+    my ($st, $name, %want) = @_;
+    my $all = metric($st, $name);
+    my %v;
+    KEY: for my $k (keys %$all) {
+        my $l = labels($k);
+        for my $n (keys %want) {
+            next KEY unless defined $l->{$n};
+            if (ref $want{$n}) {
+                next KEY unless $l->{$n} =~ $want{$n};
+            } else {
+                next KEY unless $l->{$n} eq $want{$n};
+            }
+        }
+        $v{$k} = $all->{$k};
+    }
+    return \%v;
+}
+
+# the sum of those values (0 when there is none)
+sub metric_sum {
+    my ($st, $name, %want) = @_;
+    my $v = metric_where($st, $name, %want);
+    my $sum = 0;
+    $sum += $_ for values %$v;
+    return $sum;
 }
 
 # endpoint up: clinic_redis_up 1 and, when the status page has it,
@@ -664,7 +908,8 @@ sub submission {
 # starts the load generator in a child process: CONNS keepalive
 # connections (each closed after about PER_CONN requests, so new ones
 # spread over the workers), RATE submissions a second in all, until
-# load_stop
+# load_stop; hosts => [names] spreads them over those Host headers (the
+# tenants of nginx_start(tenants => N)), by turns
 sub load_start {
     my ($self, %o) = @_;
     die 'load already running' if $self->{load};
@@ -678,6 +923,8 @@ sub load_start {
         max_secs => $o{max_secs} || 180,
         timeout  => 30 * slow(),
         file     => "$self->{dir}/load-$run.txt",
+        hosts    => $o{hosts} && @{ $o{hosts} } ? $o{hosts}
+                                                 : ['chaos.example'],
     );
     my $pid = fork();
     die "fork: $!" unless defined $pid;
@@ -695,7 +942,7 @@ sub load_start {
 
 # stops sending, waits for the answers in flight, collects the results of
 # the run: a list of { tag, status (0: no answer), pid, id, secs (to the
-# answer) }
+# answer), host, at (when it was answered, or given up) }
 sub load_stop {
     my ($self) = @_;
     my $l = delete $self->{load} or return [];
@@ -708,9 +955,10 @@ sub load_stop {
     open my $fh, '<', $l->{file} or die "load generator left no results: $!";
     while (<$fh>) {
         chomp;
-        my ($tag, $status, $pid, $id, $secs) = split /\t/;
+        my ($tag, $status, $pid, $id, $secs, $host, $at) = split /\t/;
         push @res, { tag => $tag, status => $status, pid => $pid,
-                     id => $id, secs => $secs, phase => $l->{phase} };
+                     id => $id, secs => $secs, phase => $l->{phase},
+                     host => $host || 'chaos.example', at => $at };
     }
     close $fh;
     push @{ $self->{results} }, @res;
@@ -737,7 +985,8 @@ sub _load_child {
         my ($c, $status, $pid, $id) = @_;
         my $q = delete $c->{req};
         push @res, join("\t", $q->{tag}, $status, $pid // '-', $id // '-',
-                        sprintf('%.4f', time - $q->{t0}));
+                        sprintf('%.4f', time - $q->{t0}), $q->{host},
+                        sprintf('%.4f', time));
     };
     my $drop = sub {
         my ($c) = @_;
@@ -776,8 +1025,10 @@ sub _load_child {
             $seq++;
             my $tag = sprintf '%s-%06d', $cfg->{prefix}, $seq;
             my $close = ++$c->{n} >= $c->{max};
-            $c->{req} = { tag => $tag, t0 => $now, close => $close };
-            $c->{out} = submission($tag, $seq % 2, $close);
+            my $host = $cfg->{hosts}[ $seq % @{ $cfg->{hosts} } ];
+            $c->{req} = { tag => $tag, t0 => $now, close => $close,
+                          host => $host };
+            $c->{out} = submission($tag, $seq % 2, $close, $host);
             $next += 1 / $cfg->{rate};
             $next = $now if $next < $now - 0.2;
         }
@@ -874,7 +1125,10 @@ sub wait_up {
 }
 
 # the scenario's chaos is over (Redis is back): recovery is timed from here
-sub chaos_over { $_[0]{chaos_over} = time }
+sub chaos_over {
+    delete $_[0]{recovered_in};
+    $_[0]{chaos_over} = time;
+}
 
 # waits (bounded) until the spool is drained and the endpoint is up in
 # every worker; returns (ok, description). The first wait after
@@ -939,29 +1193,36 @@ sub spool_files {
 }
 
 # new submissions on new connections until the last N answers of each
-# worker are 201 (a worker left down answers 202 for ever); returns
+# worker are 201 (a worker left down answers 202 for ever); HOSTS (a list,
+# by turns; chaos.example by default) spreads them over tenants, so that
+# with a Redis Cluster each worker's run goes through every node; returns
 # { pid => { 201 => n, 202 => n, other => n, run => 201s in a row at the
 # end } }
 sub probe_workers {
-    my ($self, $n) = @_;
+    my ($self, $n, $hosts) = @_;
     $n ||= 3;
+    my @hosts = $hosts && @$hosts ? @$hosts : ('chaos.example');
     my %by;
     my $deadline = time + 20 * slow();
     my $i = 0;
     my @workers = $self->workers;
-    while (time < $deadline && $i < 400) {
+    my $max = 400 > 40 * $n ? 400 : 40 * $n;
+    while (time < $deadline && $i < $max) {
         last if @workers
              && !grep { ($by{$_}{run} || 0) < $n } @workers;
         $i++;
-        my $tag = sprintf '%s-%d-probe-%04d', $self->{name}, $$, $i;
-        my $r = $self->http(submission($tag, $i % 2, 1));
+        # unique over the calls: an identical body would be a duplicate
+        my $tag = sprintf '%s-%d-probe-%04d', $self->{name}, $$,
+                          ++$self->{probes};
+        my $host = $hosts[ $i % @hosts ];
+        my $r = $self->http(submission($tag, $i % 2, 1, $host));
         my $status = $r ? $r->{status} : 0;
         my $pid = $r ? $r->{headers}{'x-worker-pid'} // '-' : '-';
         my $id = '-';
         $id = $1 if $r && ($r->{body} // '') =~ /"id":"([^"]*)"/;
         push @{ $self->{results} }, { tag => $tag, status => $status,
                                       pid => $pid, id => $id,
-                                      phase => 'probe' };
+                                      phase => 'probe', host => $host };
         my $k = $status == 201 || $status == 202 ? $status : 'other';
         $by{$pid}{$k}++;
         $by{$pid}{run} = $status == 201 ? ($by{$pid}{run} || 0) + 1 : 0;
@@ -970,15 +1231,30 @@ sub probe_workers {
     return \%by;
 }
 
-# the tenant's stream: { tag => [entry ids] }, and entries not ours
+# where the tenants' streams are read from: by default the redis-server
+# nginx was started in front of; with a Redis Cluster or Sentinel set
+# (t/lib/ClinicCluster.pm), an object whose cmd_key(KEY, COMMAND...) sends
+# a command to the server that holds KEY
+sub use_store { $_[0]{store} = $_[1] }
+
+# one command about KEY where it is (see use_store); REDIS: the server's
+# name when there is no store
+sub redis_key {
+    my ($self, $redis, $key, @cmd) = @_;
+    return $self->{store}->cmd_key($key, @cmd) if $self->{store};
+    return $self->redis($redis || $self->{redis_for_nginx} || 'main', @cmd);
+}
+
+# the tenant's stream (TENANT, the instance's own by default): { tag =>
+# [entry ids] }, and entries not ours
 sub read_stream {
-    my ($self, $redis) = @_;
-    $redis ||= $self->{redis_for_nginx} || 'main';
+    my ($self, $redis, $tenant) = @_;
+    my $stream = $tenant ? $self->stream_of($tenant) : $self->{stream};
     my (%tags, @foreign);
     my $start = '-';
     for (;;) {
-        my $page = $self->redis($redis, 'XRANGE', $self->{stream}, $start,
-                                '+', 'COUNT', 5000);
+        my $page = $self->redis_key($redis, $stream, 'XRANGE', $stream,
+                                    $start, '+', 'COUNT', 5000);
         die 'XRANGE: ' . $page->message if is_error($page);
         last unless $page && @$page;
         for my $e (@$page) {
@@ -995,10 +1271,18 @@ sub read_stream {
     return (\%tags, \@foreign);
 }
 
-# the standard ending of a scenario; returns the counts
+# the standard ending of a scenario; returns the counts. Every tenant that
+# was sent submissions (the load's hosts => [...]) is checked in its own
+# stream: a submission in another tenant's stream counts as one "not
+# sent" there and as lost in its own. Options: recover_secs => the bounded
+# wait, probe => N 201s in a row per worker, probe_hosts => [hosts] for
+# the probe (by turns), extra => text for the summary line, lost_note =>
+# sub { my (@results_lost) = @_; return a line to print }, label => a
+# word after the scenario's name in every test's name (a file that calls
+# finish more than once)
 sub finish {
     my ($self, %o) = @_;
-    my $name = $self->{name};
+    my $name = $self->{name} . (defined $o{label} ? " $o{label}" : '');
     $self->load_stop if $self->{load};
 
     my ($ok, $why) = $self->wait_recovered($o{recover_secs});
@@ -1020,7 +1304,7 @@ sub finish {
     }
 
     my $want = $o{probe} || 3;
-    my $probe = $self->probe_workers($want);
+    my $probe = $self->probe_workers($want, $o{probe_hosts});
     my @workers = @{ $self->{probe_workers} };
     my (@bad, @note);
     my $say = sub {
@@ -1075,24 +1359,52 @@ sub finish {
     Test::More::is($c{other}, 0, "$name: no answer but 201 and 202")
         or Test::More::diag("    answers: $codes");
 
-    my ($tags, $foreign) = $self->read_stream;
+    # every tenant sent to, each in its own stream
+    my %tenants = ($self->{tenant} => 1);
+    $tenants{ $self->tenant_of($_->{host}) } = 1 for @{ $self->{results} };
+    my (%tags, @foreign, $misplaced);
+    $misplaced = 0;
+    my @read_errors;
+    for my $t (sort keys %tenants) {
+        my ($tt, $ff) = eval { $self->read_stream(undef, $t) };
+        if (!$tt) {
+            push @read_errors, "$t: $@";
+            next;
+        }
+        push @foreign, @$ff;
+        for my $tag (keys %$tt) {
+            my $r = $status{$tag};
+            if ($r && $self->tenant_of($r->{host}) ne $t) {
+                $misplaced += @{ $tt->{$tag} };
+                push @foreign, @{ $tt->{$tag} };
+                next;
+            }
+            push @{ $tags{$tag} }, @{ $tt->{$tag} };
+        }
+    }
+    Test::More::is(scalar(@read_errors), 0, "$name: every tenant's stream "
+                                            . 'could be read')
+        or Test::More::diag("    @read_errors");
     my ($stored, $dups, $lost, $unknown, $stored_unanswered, $badid)
         = (0, 0, 0, 0, 0, 0);
-    my @lost;
-    for my $tag (keys %$tags) {
-        my $n = @{ $tags->{$tag} };
+    my (@lost, @lost_r);
+    for my $tag (keys %tags) {
+        my $n = @{ $tags{$tag} };
         $stored += $n;
         $dups += $n - 1;
         my $r = $status{$tag};
         if (!$r) { $unknown += $n; next }
         $stored_unanswered++ if $r->{status} == 0;
-        $badid++ if $r->{status} == 201 && $r->{id} ne $tags->{$tag}[0];
+        $badid++ if $r->{status} == 201 && $r->{id} ne $tags{$tag}[0];
     }
     for my $r (@{ $self->{results} }) {
         next unless $r->{status} == 201 || $r->{status} == 202;
-        next if $tags->{ $r->{tag} };
+        next if $tags{ $r->{tag} };
         $lost++;
-        push @lost, "$r->{tag} ($r->{status}, worker $r->{pid})";
+        push @lost_r, $r;
+        push @lost, "$r->{tag} ($r->{status}, worker $r->{pid}"
+                    . (($r->{host} // 'chaos.example') eq 'chaos.example'
+                       ? '' : ", $r->{host}") . ')';
     }
     my $acked = $c{201} + $c{202};
     my $in_spool = 0;
@@ -1100,15 +1412,24 @@ sub finish {
         my %spooled = map { $_ => 1 } $self->spool_tags;
         $in_spool = grep { $spooled{ (split / /)[0] } } @lost;
     }
+    my $ntenants = keys %tenants;
     Test::More::is($lost, 0, "$name: every acknowledged submission is in "
-                             . "the stream")
+                             . ($ntenants > 1 ? "its tenant's stream "
+                                                . "($ntenants tenants)"
+                                              : 'the stream'))
         or Test::More::diag("    $lost missing, $in_spool of them still in "
                             . 'the spool: '
                             . join(', ', @lost[0 .. ($#lost < 9 ? $#lost : 9)])
-                            . (@lost > 10 ? ', ...' : ''));
+                            . (@lost > 10 ? ', ...' : '')
+                            . ($o{lost_note}
+                               ? "\n    " . $o{lost_note}->(@lost_r) : ''));
     Test::More::is($dups, 0, "$name: no submission is stored twice");
-    Test::More::is($unknown + @$foreign, 0,
-                   "$name: the stream holds nothing that was not sent");
+    Test::More::is($unknown + @foreign, 0,
+                   "$name: the stream holds nothing that was not sent"
+                   . ($ntenants > 1 ? ' (to that tenant)' : ''))
+        or Test::More::diag("    $unknown unknown, $misplaced in another "
+                            . "tenant's stream, "
+                            . (@foreign - $misplaced) . ' not ours');
     Test::More::is($badid, 0, "$name: each 201 carried its entry's id");
 
     my @bad_files = glob("$self->{dir}/spool/*.bad");
@@ -1130,6 +1451,8 @@ sub finish {
         lost              => $lost,
         lost_in_spool     => $in_spool,
         stored_unanswered => $stored_unanswered,
+        misplaced         => $misplaced,
+        tenants           => $ntenants,
     );
     $self->{counts} = \%counts;
     Test::More::diag(sprintf(
@@ -1228,6 +1551,52 @@ sub phase_median {
     return @t ? $t[$#t / 2] : 0;
 }
 
+# one submission on a new connection to HOST (chaos.example), recorded
+# with the results under PHASE ('single'): its status (0: no answer)
+sub submit_one {
+    my ($self, $host, $phase) = @_;
+    $host ||= 'chaos.example';
+    my $tag = sprintf '%s-%d-one-%05d', $self->{name}, $$, ++$self->{ones};
+    my $r = $self->http(submission($tag, $self->{ones} % 2, 1, $host));
+    my $status = $r ? $r->{status} : 0;
+    my $id = '-';
+    $id = $1 if $r && ($r->{body} // '') =~ /"id":"([^"]*)"/;
+    push @{ $self->{results} }, {
+        tag => $tag, status => $status, id => $id, host => $host,
+        pid => $r ? $r->{headers}{'x-worker-pid'} // '-' : '-',
+        phase => $phase || 'single', at => time,
+    };
+    return $status;
+}
+
+# figures of a phase of the load, for the tenants in AFFECTED ({ tenant
+# => 1 }; all when undef), from the time T0 of the chaos: back => seconds
+# from T0 to the first 201 sent after the first 202 (after T0; when none
+# was answered 202, the first 201 sent after T0), last202 => seconds from
+# T0 to the last 202, spooled => the phase's 202s (all tenants), answered
+# => the affected tenants' answers
+sub phase_figures {
+    my ($self, $phase, $t0, $affected) = @_;
+    my @r = sort { $a->{at} <=> $b->{at} }
+            grep { $_->{phase} eq $phase && $_->{status} && defined $_->{at}
+                   && (!$affected
+                       || $affected->{ $self->tenant_of($_->{host}) }) }
+            @{ $self->{results} };
+    my ($first202) = grep { $_->{status} == 202 && $_->{at} >= $t0 } @r;
+    my $from = $first202 ? $first202->{at} : $t0;
+    my ($back) = grep { $_->{status} == 201
+                        && $_->{at} - ($_->{secs} // 0) > $from } @r;
+    my @late = grep { $_->{status} == 202 && $_->{at} >= $t0 } @r;
+    my $spooled = grep { $_->{phase} eq $phase && $_->{status} == 202 }
+                  @{ $self->{results} };
+    return {
+        back     => $back ? $back->{at} - $t0 : undef,
+        last202  => @late ? $late[-1]{at} - $t0 : undef,
+        spooled  => $spooled,
+        answered => scalar(@r),
+    };
+}
+
 # how many submissions answered with STATUS so far (load generator runs
 # already stopped)
 sub count_status {
@@ -1260,6 +1629,7 @@ sub cleanup {
         _reap($l->{pid}, 5);
     }
     $self->nginx_stop;
+    $self->child_stop($_) for keys %{ $self->{children} || {} };
     for my $name (keys %{ $self->{redis} }) {
         my $r = $self->{redis}{$name};
         my $pid = delete $r->{pid} or next;
