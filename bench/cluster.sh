@@ -35,12 +35,16 @@
 #             the tenants in turn (bench/cluster-contact.lua, on top of
 #             bench/contact-urlencoded.lua)
 #
-# After each contact run, bench/contact-verify.pl reads every tenant's
-# stream from the master that owns it: each tag sent to tenant I is in
-# tenant I's stream at most once, none of another tenant's, and the new
-# entries are the 201s (and 202s) plus at most the POSTs still in flight
-# when wrk stopped. The WAIT commands the masters ran are counted from
-# INFO commandstats.
+# After each contact run (and each contact warm-up), once the streams stop
+# growing and the spool is empty, bench/contact-verify.pl reads every
+# tenant's stream from the master that owns it: each tag sent to tenant I
+# is in tenant I's stream at most once, none of another tenant's, and the
+# new entries are the 201s (and 202s) plus at most the POSTs still in
+# flight when wrk stopped. Each master's INFO commandstats and errorstats
+# (reset before each run) count its GET, EVALSHA and WAIT commands and its
+# error replies. The CPU of the worker, the masters, the replicas and wrk
+# is measured, and "other CPU": what the rest of the machine used
+# meanwhile (another test suite running makes the numbers meaningless).
 #
 # About 2 minutes with the defaults (docs/benchmarks.md, "Redis Cluster and
 # a single Redis", has the method and results).
@@ -53,7 +57,8 @@
 #   OUT=file         also write the report (markdown) to file
 #   KEEP=1           keep the temporary folder (configs, logs, wrk output)
 #
-# Exits 1 when a check fails. Stops everything it started when it exits,
+# Exits 1 when a check fails or an nginx error log holds an [error] line or
+# worse. Stops everything it started when it exits,
 # however it exits (but SIGKILL).
 set -euo pipefail
 umask 022
