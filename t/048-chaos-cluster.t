@@ -69,8 +69,32 @@ sub get {
 # first seed is the master killed in (a)
 my $seeds = join ',', map { $_->{addr} } @masters[0, 1];
 my $line = "cluster=$seeds timeout=200ms";
+
+# one more tenant with rate limits and the admin API: limits and purge
+# generations work through the cluster (their keys in the tenant's slot,
+# the purge log in a slot of its own)
+my $TOKEN = 'cluster-admin-token-0123456789abcdef';
+{
+    open my $fh, '>', $c->dir . '/admin.token' or die $!;
+    print $fh "$TOKEN\n";
+    close $fh;
+    chmod 0644, $c->dir . '/admin.token';
+}
+my $extra = <<"END";
+    server {
+        listen 127.0.0.1:\$PORT;
+        server_name limits.example;
+        clinic_tenant cluster-limits;
+        clinic_contact_limit client=2/10m tenant=off;
+        clinic_admin_token_file @{[ $c->dir ]}/admin.token;
+        location = /contact { clinic_contact; }
+        location /admin/ { clinic_admin; }
+    }
+END
+
 my $started = eval {
-    $c->nginx_start(redis_line => $line, tenants => $NTENANTS, content => 1);
+    $c->nginx_start(redis_line => $line, tenants => $NTENANTS, content => 1,
+                    extra => $extra);
     1;
 };
 ok($started, "cluster: nginx starts with clinic_redis $line and "
@@ -94,6 +118,45 @@ for my $h (@{ per_master() }) {
                                     . substr($r->{body} // '', 0, 200)
                                 : 'no answer'));
     }
+}
+
+# the client limit (2 in 10 minutes) counted on the tenant's master
+{
+    my @codes;
+    for my $n (1 .. 3) {
+        my $body = "name=Limit+$n&email=limit%40example.com"
+                 . "&message=Limit+test+number+$n";
+        my $r = $c->http("POST /contact HTTP/1.1\r\nHost: limits.example\r\n"
+                         . "Content-Type: application/x-www-form-urlencoded"
+                         . "\r\nAccept: application/json\r\n"
+                         . "Connection: close\r\n"
+                         . 'Content-Length: ' . length($body)
+                         . "\r\n\r\n$body");
+        push @codes, $r ? $r->{status} : 0;
+    }
+    is("@codes", '201 201 429', 'cluster: a tenant\'s client limit holds '
+                               . 'through the cluster (201 201 429)');
+}
+
+# a purge: the generation on the tenant's master, the log in its own slot
+{
+    my $r = $c->http("POST /admin/purge HTTP/1.1\r\nHost: limits.example\r\n"
+                     . "Authorization: Bearer $TOKEN\r\n"
+                     . "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    my ($gen) = ($r && $r->{body} // '') =~ /"generation":(\d+)/;
+    ok($r && $r->{status} == 200 && $gen,
+       'cluster: the admin API purges through the cluster')
+        or diag('    ' . ($r ? "$r->{status} $r->{body}" : 'no answer'));
+    my $stored = $k->cmd_key('clinic:{cluster-limits}:purge',
+                             'GET', 'clinic:{cluster-limits}:purge');
+    is($stored, $gen, 'cluster: the purge generation is on the tenant\'s '
+                      . 'master');
+    my $log = $k->cmd_key('clinic:{~purges}:log', 'XREVRANGE',
+                          'clinic:{~purges}:log', '+', '-', 'COUNT', 1);
+    my %f = (ref $log && ref $log->[0]) ? @{ $log->[0][1] } : ();
+    is("t=" . ($f{t} // '') . " g=" . ($f{g} // ''),
+       "t=cluster-limits g=" . ($gen // ''),
+       'cluster: the purge is in the purge log, in its own slot');
 }
 
 # warm-up: every tenant's stream on the master of its slot
