@@ -341,18 +341,10 @@ bench() {
     R[$key.p99]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
     R[$key.reqs]=$reqs
     R[$key.wall]=$(( (t1 - t0) / 1000000 ))
-    R[$key.cpu]=$(awk -v a="$w0" -v b="$w1" -v hz="$CLK_TCK" -v ms="${R[$key.wall]}" \
-        'BEGIN { printf "%d", (b - a) / hz * 1000 / ms * 100 }')
-    R[$key.us]=$(awk -v a="$w0" -v b="$w1" -v hz="$CLK_TCK" -v n="$reqs" \
-        'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / n }')
-    R[$key.redis]=$(awk -v a="$r0" -v b="$r1" -v hz="$CLK_TCK" -v ms="${R[$key.wall]}" \
-        'BEGIN { printf "%d", (b - a) / hz * 1000 / ms * 100 }')
-    R[$key.wrk]=$(awk -v a="$ch0" -v b="$ch1" -v ms="${R[$key.wall]}" '
-        function sec(s,   m) { m = s; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", s);
-                               sub(/s$/, "", s); return m * 60 + s }
-        BEGIN { split(a, x, " "); split(b, y, " ");
-                printf "%d", (sec(y[1]) + sec(y[2]) - sec(x[1]) - sec(x[2])) \
-                             * 1000 / ms * 100 }')
+    R[$key.cpu]=$(tick_pct "$w0" "$w1" "${R[$key.wall]}")
+    R[$key.us]=$(tick_us "$w0" "$w1" "$reqs")
+    R[$key.redis]=$(tick_pct "$r0" "$r1" "${R[$key.wall]}")
+    R[$key.wrk]=$(times_pct "$ch0" "$ch1" "${R[$key.wall]}")
     R[$key.errors]=$(socket_errors "$out")
 
     [ -n "$name" ] || return 0

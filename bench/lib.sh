@@ -15,6 +15,29 @@ cpu_busy() {    # percent of all cores busy over 2 seconds
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# CPU use between two cpu_ticks readings A and B: in % of one core over
+# MS milliseconds (tick_pct A B MS), or in microseconds per request over
+# N requests (tick_us A B N)
+tick_pct() {
+    awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" -v ms="$3" \
+        'BEGIN { printf "%d", (b - a) / hz * 1000 / ms * 100 }'
+}
+tick_us() {
+    awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" -v n="$3" \
+        'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / n }'
+}
+
+# wrk's CPU in % of one core over MS milliseconds, from two readings of
+# the shell's "times" for its children (A, B: "user system", as 0m1.5s)
+times_pct() {
+    awk -v a="$1" -v b="$2" -v ms="$3" '
+        function sec(s,   m) { m = s; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", s);
+                               sub(/s$/, "", s); return m * 60 + s }
+        BEGIN { split(a, x, " "); split(b, y, " ");
+                printf "%d", (sec(y[1]) + sec(y[2]) - sec(x[1]) - sec(x[2])) \
+                             * 1000 / ms * 100 }'
+}
+
 # to milliseconds: wrk prints 812.00us, 1.23ms, 1.02s
 to_ms() {
     awk -v v="$1" 'BEGIN {
