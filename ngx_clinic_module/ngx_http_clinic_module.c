@@ -11,7 +11,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <malloc.h>
 
 #include "ngx_http_clinic_module.h"
 #include "ngx_http_clinic_util.h"
@@ -32,11 +31,6 @@
 #include "ngx_http_clinic_watch.h"
 
 
-/* glibc's mmap threshold while tenants are parsed, and its default after */
-#define NGX_HTTP_CLINIC_PARSE_MMAP   4096
-#define NGX_HTTP_CLINIC_RUN_MMAP     (128 * 1024)
-
-
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
 static void ngx_http_clinic_destroy_state(void *data);
 static void *ngx_http_clinic_create_srv_conf(ngx_conf_t *cf);
@@ -50,7 +44,6 @@ static ngx_int_t ngx_http_clinic_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_clinic_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_clinic_check_findable(ngx_conf_t *cf,
     ngx_http_clinic_main_conf_t *cmcf);
-static ngx_int_t ngx_http_clinic_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_clinic_init_process(ngx_cycle_t *cycle);
 static void ngx_http_clinic_exit_process(ngx_cycle_t *cycle);
 
@@ -355,7 +348,7 @@ ngx_module_t  ngx_http_clinic_module = {
     ngx_http_clinic_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    ngx_http_clinic_init_module,           /* init module */
+    NULL,                                  /* init module */
     ngx_http_clinic_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -1062,27 +1055,6 @@ ngx_http_clinic_check_findable(ngx_conf_t *cf,
 }
 
 
-/*
- * The whole configuration is read, nginx's server name hashes (and their
- * temporary pools) included: glibc's usual mmap threshold again, for the
- * master and the workers it forks.
- */
-
-static ngx_int_t
-ngx_http_clinic_init_module(ngx_cycle_t *cycle)
-{
-    ngx_http_clinic_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_clinic_module);
-
-    if (cmcf && cmcf->tenants.nelts) {
-        (void) mallopt(M_MMAP_THRESHOLD, NGX_HTTP_CLINIC_RUN_MMAP);
-    }
-
-    return NGX_OK;
-}
-
-
 static ngx_int_t
 ngx_http_clinic_init_process(ngx_cycle_t *cycle)
 {
@@ -1149,19 +1121,6 @@ ngx_http_clinic_mark_tenant(ngx_conf_t *cf)
     cscf->is_tenant = 1;
     cscf->conf_file = cf->conf_file->file.name;
     cscf->conf_line = cf->conf_file->line;
-
-    /*
-     * Thousands of tenants: from the first one on, glibc gives
-     * allocations of 4 KB and more pages of their own instead of the
-     * heap, so that the temporary ones leave no holes in it when they are
-     * freed.  A worker inherits the master's heap, and its buffers would
-     * land in those holes and copy every page they touch: about 1.9 KB
-     * per tenant per worker at 10,000 tenants (docs/benchmarks.md, "The
-     * inherited heap").  Back to glibc's usual threshold once the
-     * configuration is read (init_module).
-     */
-
-    (void) mallopt(M_MMAP_THRESHOLD, NGX_HTTP_CLINIC_PARSE_MMAP);
 }
 
 
