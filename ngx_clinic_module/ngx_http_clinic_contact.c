@@ -442,7 +442,7 @@ ngx_http_clinic_contact_wait(ngx_http_request_t *r,
     }
 
     if (cscf->redis == NULL
-        || !ngx_http_clinic_redis_is_up_key(cscf->redis, &cscf->key_prefix)
+        || !ngx_http_clinic_redis_is_up_slot(cscf->redis, cscf->redis_slot)
         || cmcf->nwaiting >= NGX_HTTP_CLINIC_WAIT_MAX)
     {
         return ngx_http_clinic_contact_spool(r, ctx);
@@ -516,8 +516,8 @@ ngx_http_clinic_contact_wait_handler(ngx_event_t *ev)
         }
 
         if (ngx_current_msec - ctx->since < cscf->redis->timeout
-            && ngx_http_clinic_redis_is_up_key(cscf->redis,
-                                               &cscf->key_prefix)
+            && ngx_http_clinic_redis_is_up_slot(cscf->redis,
+                                                cscf->redis_slot)
             && !ngx_exiting)
         {
             continue;

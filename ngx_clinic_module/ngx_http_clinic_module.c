@@ -938,10 +938,12 @@ ngx_http_clinic_postconfiguration(ngx_conf_t *cf)
     tenants = ccmf->tenants.elts;
 
     for (i = 0; i < ccmf->tenants.nelts; i++) {
+        tenants[i]->redis_slot = ngx_http_clinic_redis_slot(
+                                                   &tenants[i]->key_prefix);
         tenants[i]->spool_lane = tenants[i]->redis->lane
                                  + ngx_http_clinic_redis_lane(
                                        tenants[i]->redis,
-                                       &tenants[i]->key_prefix);
+                                       tenants[i]->redis_slot);
     }
 
     labels = ngx_palloc(cf->pool, (ccmf->endpoints.nelts + 1)

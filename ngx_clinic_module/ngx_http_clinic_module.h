@@ -119,6 +119,7 @@ typedef struct {
     ngx_http_clinic_redis_endpoint_t *redis;
     ngx_array_t                     *admin_tokens; /* ngx_str_t */
     ngx_str_t                        key_prefix; /* "clinic:{T}:" */
+    ngx_uint_t                       redis_slot; /* of its hash tag */
     ngx_uint_t                       spool_lane; /* its order domain */
 
     /* where the tenant was first seen, for errors reported at merge */

@@ -40,6 +40,8 @@ typedef struct {
 } ngx_http_clinic_redis_ref_t;
 
 
+static ngx_int_t ngx_http_clinic_redis_param(ngx_str_t *arg,
+    const char *name, size_t max, ngx_str_t *value);
 static ngx_uint_t ngx_http_clinic_redis_same(ngx_str_t *a, ngx_str_t *b);
 static ngx_int_t ngx_http_clinic_redis_parse_addr(ngx_conf_t *cf,
     ngx_http_clinic_redis_endpoint_t *ep, ngx_str_t *text);
@@ -78,6 +80,8 @@ static ngx_int_t ngx_http_clinic_redis_master_error(
 
 static ngx_int_t ngx_http_clinic_redis_key_slot(int argc, const char **argv,
     const size_t *argvlen);
+static ngx_uint_t ngx_http_clinic_redis_hash_slot(const u_char *key,
+    size_t len);
 static uint16_t ngx_http_clinic_redis_crc16(const u_char *p, size_t len);
 static ngx_http_clinic_redis_link_t *ngx_http_clinic_redis_node(
     ngx_http_clinic_redis_endpoint_t *ep, u_char *host, size_t hostlen,
@@ -122,12 +126,25 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
 {
     u_char                            *p;
     size_t                             len;
-    ngx_int_t                          db, replicas;
+    ngx_int_t                          db, replicas, rc;
     ngx_str_t                          s, password_file, user, master, ca,
                                        tls_name, addr;
     ngx_msec_t                         timeout;
-    ngx_uint_t                         i, type, tls, verify;
+    ngx_uint_t                         i, k, type, tls, verify;
     ngx_http_clinic_redis_endpoint_t  *ep, **epp;
+
+    /* the parameters that are a string: name, longest value, where */
+    struct {
+        const char                    *name;
+        size_t                         max;
+        ngx_str_t                     *value;
+    } strings[] = {
+        { "password_file=", NGX_MAX_SIZE_T_VALUE, &password_file },
+        { "user=", 128, &user },
+        { "master=", 128, &master },
+        { "tls_ca=", NGX_MAX_SIZE_T_VALUE, &ca },
+        { "tls_name=", 255, &tls_name }
+    };
 
     timeout = NGX_HTTP_CLINIC_REDIS_TIMEOUT;
     db = 0;
@@ -166,25 +183,22 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
             continue;
         }
 
-        if (ngx_strncmp(args[i].data, "password_file=", 14) == 0) {
-            password_file.len = args[i].len - 14;
-            password_file.data = args[i].data + 14;
+        rc = NGX_DECLINED;
 
-            if (password_file.len == 0) {
-                goto invalid;
-            }
-
-            continue;
+        for (k = 0;
+             rc == NGX_DECLINED && k < sizeof(strings) / sizeof(strings[0]);
+             k++)
+        {
+            rc = ngx_http_clinic_redis_param(&args[i], strings[k].name,
+                                             strings[k].max,
+                                             strings[k].value);
         }
 
-        if (ngx_strncmp(args[i].data, "user=", 5) == 0) {
-            user.len = args[i].len - 5;
-            user.data = args[i].data + 5;
+        if (rc == NGX_ERROR) {
+            goto invalid;
+        }
 
-            if (user.len == 0 || user.len > 128) {
-                goto invalid;
-            }
-
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -211,41 +225,8 @@ ngx_http_clinic_redis_add(ngx_conf_t *cf, ngx_array_t *endpoints,
             continue;
         }
 
-        if (ngx_strncmp(args[i].data, "master=", 7) == 0) {
-            master.len = args[i].len - 7;
-            master.data = args[i].data + 7;
-
-            if (master.len == 0 || master.len > 128) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
         if (args[i].len == 3 && ngx_strncmp(args[i].data, "tls", 3) == 0) {
             tls = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(args[i].data, "tls_ca=", 7) == 0) {
-            ca.len = args[i].len - 7;
-            ca.data = args[i].data + 7;
-
-            if (ca.len == 0) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(args[i].data, "tls_name=", 9) == 0) {
-            tls_name.len = args[i].len - 9;
-            tls_name.data = args[i].data + 9;
-
-            if (tls_name.len == 0 || tls_name.len > 255) {
-                goto invalid;
-            }
-
             continue;
         }
 
@@ -452,6 +433,30 @@ invalid:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\"", &args[i]);
     return NULL;
+}
+
+
+/*
+ * "name=VALUE" into value: NGX_OK; NGX_ERROR when VALUE is empty or longer
+ * than max; NGX_DECLINED when arg is another parameter
+ */
+
+static ngx_int_t
+ngx_http_clinic_redis_param(ngx_str_t *arg, const char *name, size_t max,
+    ngx_str_t *value)
+{
+    size_t  n;
+
+    n = ngx_strlen(name);
+
+    if (arg->len < n || ngx_strncmp(arg->data, name, n) != 0) {
+        return NGX_DECLINED;
+    }
+
+    value->len = arg->len - n;
+    value->data = arg->data + n;
+
+    return (value->len == 0 || value->len > max) ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -961,19 +966,17 @@ ngx_http_clinic_redis_is_cluster(ngx_http_clinic_redis_endpoint_t *ep)
 
 
 /*
- * Whether a command on key would be sent now: the endpoint is up, or, in
- * a cluster, the master of the key's slot answers (a cluster is down for
- * the metrics while any master is, but its other slots work).
+ * Whether a command on a key of this hash slot would be sent now: the
+ * endpoint is up, or, in a cluster, the master of the slot answers (a
+ * cluster is down for the metrics while any master is, but its other
+ * slots work).
  */
 
 ngx_uint_t
-ngx_http_clinic_redis_is_up_key(ngx_http_clinic_redis_endpoint_t *ep,
-    ngx_str_t *key)
+ngx_http_clinic_redis_is_up_slot(ngx_http_clinic_redis_endpoint_t *ep,
+    ngx_uint_t slot)
 {
-    ngx_int_t    slot;
-    ngx_uint_t   idx;
-    const char  *argv[2];
-    size_t       lens[2];
+    ngx_uint_t  idx;
 
     if (ep->type != NGX_HTTP_CLINIC_REDIS_CLUSTER) {
         return ngx_http_clinic_redis_is_up(ep);
@@ -983,13 +986,7 @@ ngx_http_clinic_redis_is_up_key(ngx_http_clinic_redis_endpoint_t *ep,
         return 0;
     }
 
-    argv[0] = "GET";
-    lens[0] = 3;
-    argv[1] = (const char *) key->data;
-    lens[1] = key->len;
-
-    slot = ngx_http_clinic_redis_key_slot(2, argv, lens);
-    idx = (slot >= 0) ? ep->slots[slot] : 0;
+    idx = ep->slots[slot];
 
     return idx && ngx_http_clinic_redis_link_is_up(ep->links[idx - 1]);
 }
@@ -1012,25 +1009,22 @@ ngx_http_clinic_redis_lanes(ngx_http_clinic_redis_endpoint_t *ep)
 
 ngx_uint_t
 ngx_http_clinic_redis_lane(ngx_http_clinic_redis_endpoint_t *ep,
-    ngx_str_t *key)
+    ngx_uint_t slot)
 {
-    ngx_int_t    slot;
-    const char  *argv[2];
-    size_t       lens[2];
-
     if (ep->type != NGX_HTTP_CLINIC_REDIS_CLUSTER) {
         return 0;
     }
 
-    argv[0] = "GET";
-    lens[0] = 3;
-    argv[1] = (const char *) key->data;
-    lens[1] = key->len;
+    return slot * NGX_HTTP_CLINIC_REDIS_LANES / NGX_HTTP_CLINIC_REDIS_SLOTS;
+}
 
-    slot = ngx_http_clinic_redis_key_slot(2, argv, lens);
 
-    return (slot < 0) ? 0 : (ngx_uint_t) slot * NGX_HTTP_CLINIC_REDIS_LANES
-                                         / NGX_HTTP_CLINIC_REDIS_SLOTS;
+/* the Redis Cluster hash slot of a key */
+
+ngx_uint_t
+ngx_http_clinic_redis_slot(ngx_str_t *key)
+{
+    return ngx_http_clinic_redis_hash_slot(key->data, key->len);
 }
 
 
@@ -1563,7 +1557,7 @@ ngx_http_clinic_redis_key_slot(int argc, const char **argv,
     const size_t *argvlen)
 {
     size_t         len;
-    const u_char  *key, *open, *close;
+    const u_char  *key;
 
     if (argc < 2) {
         return -1;
@@ -1588,7 +1582,19 @@ ngx_http_clinic_redis_key_slot(int argc, const char **argv,
         len = argvlen[1];
     }
 
-    /* the hash tag: what is between the first { and the next }, if any */
+    return ngx_http_clinic_redis_hash_slot(key, len);
+}
+
+
+/*
+ * CRC16 of the hash tag, what is between the first { and the next }, if
+ * any, else of the whole key
+ */
+
+static ngx_uint_t
+ngx_http_clinic_redis_hash_slot(const u_char *key, size_t len)
+{
+    const u_char  *open, *close;
 
     open = ngx_strlchr((u_char *) key, (u_char *) key + len, '{');
 

@@ -103,11 +103,12 @@ void ngx_http_clinic_redis_replicated(ngx_http_clinic_redis_endpoint_t *ep,
 ngx_uint_t ngx_http_clinic_redis_is_up(ngx_http_clinic_redis_endpoint_t *ep);
 ngx_uint_t ngx_http_clinic_redis_is_cluster(
     ngx_http_clinic_redis_endpoint_t *ep);
-ngx_uint_t ngx_http_clinic_redis_is_up_key(
-    ngx_http_clinic_redis_endpoint_t *ep, ngx_str_t *key);
+ngx_uint_t ngx_http_clinic_redis_slot(ngx_str_t *key);
+ngx_uint_t ngx_http_clinic_redis_is_up_slot(
+    ngx_http_clinic_redis_endpoint_t *ep, ngx_uint_t slot);
 ngx_uint_t ngx_http_clinic_redis_lanes(ngx_http_clinic_redis_endpoint_t *ep);
 ngx_uint_t ngx_http_clinic_redis_lane(ngx_http_clinic_redis_endpoint_t *ep,
-    ngx_str_t *key);
+    ngx_uint_t slot);
 
 
 #endif /* _NGX_HTTP_CLINIC_REDIS_H_INCLUDED_ */

@@ -524,7 +524,7 @@ ngx_http_clinic_spool_judge(ngx_http_clinic_spool_t *sp,
         return NGX_DECLINED;
     }
 
-    if (!ngx_http_clinic_redis_is_up_key(cscf->redis, &cscf->key_prefix)) {
+    if (!ngx_http_clinic_redis_is_up_slot(cscf->redis, cscf->redis_slot)) {
         return NGX_AGAIN;
     }
 
