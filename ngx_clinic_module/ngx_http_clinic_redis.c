@@ -2125,6 +2125,8 @@ ngx_http_clinic_redis_redirect(ngx_http_clinic_redis_link_t *link,
     }
 
     if (ask) {
+        /* ASKING, then the command, on the importing node's connection */
+
         argv[0] = "ASKING";
         lens[0] = 6;
 
@@ -2137,7 +2139,7 @@ ngx_http_clinic_redis_redirect(ngx_http_clinic_redis_link_t *link,
         op->asking = 1;
     }
 
-    return ngx_http_clinic_redis_resend(to, op);
+    return ngx_http_clinic_redis_link_queue(to, op, op->cmd, op->cmd_len);
 }
 
 
@@ -2164,6 +2166,11 @@ ngx_http_clinic_redis_tryagain_handler(ngx_event_t *ev)
     }
 }
 
+
+/*
+ * Queues op again on link (a TRYAGAIN's retry), connecting it first when
+ * it has no connection; NGX_DECLINED when the link is known to be down.
+ */
 
 static ngx_int_t
 ngx_http_clinic_redis_resend(ngx_http_clinic_redis_link_t *link,
