@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_clinic_module.h"
+#include "ngx_http_clinic_mem.h"
 #include "ngx_http_clinic_util.h"
 #include "ngx_http_clinic_stats.h"
 #include "ngx_http_clinic_redis.h"
@@ -363,6 +364,10 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
 {
     ngx_pool_cleanup_t           *cln;
     ngx_http_clinic_main_conf_t  *cmcf;
+
+    if (ngx_http_clinic_mem_keep_temp_pool(cf) != NGX_OK) {
+        return NULL;
+    }
 
     cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clinic_main_conf_t));
     if (cmcf == NULL) {
