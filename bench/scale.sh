@@ -31,7 +31,8 @@
 #                lowest 1 s req/s and highest p99 in the 20 s after,
 #                when it is back at 90% of steady, how many windows were
 #                below; and the time from SIGHUP until a new connection
-#                is served by a new worker
+#                is served by a new worker; the new workers' private
+#                memory once the load is over
 #
 # About 8 minutes with the defaults (docs/benchmarks.md, "10,000 clinics
 # on one node", has the method and results).
@@ -417,6 +418,8 @@ for n in $NS; do
     say "N=$n: reload under load, SIGHUP $HUP_AT s into $RELOAD_SECS s"
     for side in module plain; do
         reload $side "$n"
+        # the new workers, after serving the load of the reload test
+        read -r R[$n.$side.wpriv2] _ _ _ < <(mem $side)
     done
 done
 
@@ -452,6 +455,7 @@ report() {
         row "worker private memory after start, MB per worker" "$n" wpriv0
         row "worker private memory after touching all tenants, MB per worker" "$n" wpriv
         row "worker PSS after touching all tenants, MB per worker" "$n" wpss
+        row "worker private memory after the reload and $((RELOAD_SECS - HUP_AT)) s of load, MB per worker" "$n" wpriv2
         row "master private memory, MB" "$n" mpriv
         row "first pass over all $((n * 5)) pages through both workers, ms" "$n" touchms
         row "warm load, req/s (median of $ROUNDS × $DURATION)" "$n" rps
