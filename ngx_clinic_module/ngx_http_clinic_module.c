@@ -33,6 +33,7 @@
 
 
 static void *ngx_http_clinic_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_clinic_init_main_conf(ngx_conf_t *cf, void *conf);
 static void ngx_http_clinic_destroy_state(void *data);
 static void *ngx_http_clinic_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_clinic_merge_srv_conf(ngx_conf_t *cf, void *parent,
@@ -333,7 +334,7 @@ static ngx_http_module_t  ngx_http_clinic_module_ctx = {
     ngx_http_clinic_postconfiguration,     /* postconfiguration */
 
     ngx_http_clinic_create_main_conf,      /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_clinic_init_main_conf,        /* init main configuration */
 
     ngx_http_clinic_create_srv_conf,       /* create server configuration */
     ngx_http_clinic_merge_srv_conf,        /* merge server configuration */
@@ -397,10 +398,6 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    /* a name is looked up once per tenant: linear in the tenants */
-    ngx_rbtree_init(&cmcf->tenant_names, &cmcf->tenant_sentinel,
-                    ngx_str_rbtree_insert_value);
-
     cmcf->cache_size = NGX_CONF_UNSET;
     cmcf->watch = NGX_CONF_UNSET;
 
@@ -421,6 +418,27 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
     cln->data = cmcf->state;
 
     return cmcf;
+}
+
+
+/* the server blocks are all read, none merged into a tenant yet */
+
+static char *
+ngx_http_clinic_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_clinic_main_conf_t *cmcf = conf;
+
+    ngx_http_core_main_conf_t  *hcmcf;
+
+    hcmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    if (ngx_http_clinic_tenant_table(cf, cmcf, hcmcf->servers.nelts)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -78,8 +78,9 @@ typedef struct {
     ngx_array_t                      endpoints;  /* redis_endpoint_t * */
     ngx_uint_t                       nlanes;     /* spool lanes, all */
     ngx_array_t                      tenants;    /* clinic_srv_conf_t * */
-    ngx_rbtree_t                     tenant_names; /* of srv_conf_t names */
-    ngx_rbtree_node_t                tenant_sentinel;
+    /* the tenants by the crc32 of their names, chained by tenant_next */
+    void                           **tenant_buckets;
+    ngx_uint_t                       tenant_mask; /* buckets - 1 */
     ngx_shm_zone_t                  *cache_zone;
     ssize_t                          cache_size;
     ngx_shm_zone_t                  *stats_zone;
@@ -114,7 +115,8 @@ typedef struct {
 /* a tenant: one server block */
 typedef struct {
     ngx_str_t                        tenant;
-    ngx_str_node_t                   tenant_node; /* in tenant_names */
+    uint32_t                         tenant_hash; /* crc32 of tenant */
+    void                            *tenant_next; /* in tenant_buckets */
     ngx_uint_t                       index;      /* in main conf tenants */
     ngx_http_clinic_redis_endpoint_t *redis;
     ngx_array_t                     *admin_tokens; /* ngx_str_t */

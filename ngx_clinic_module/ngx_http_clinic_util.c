@@ -30,35 +30,75 @@ static void *ngx_http_clinic_pool_alloc_fn(void *ctx, size_t size);
 
 
 /*
- * The node's tenants by name, in a tree keyed by the name's crc32: found
- * in O(log n) at configuration time (duplicates), by clinic_status
- * (?tenant=) and by the purge log.
+ * The node's tenants by name, in a hash table of the names' crc32 with a
+ * bucket for every server block at least, made when http{} has been read
+ * and before the server blocks are merged into tenants: a name is found
+ * in O(1) at configuration time (duplicates), by clinic_status (?tenant=)
+ * and by the purge log.
  */
+
+ngx_int_t
+ngx_http_clinic_tenant_table(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf, ngx_uint_t nservers)
+{
+    ngx_uint_t  n;
+
+    for (n = 64; n < nservers; n <<= 1) { /* void */ }
+
+    cmcf->tenant_buckets = ngx_pcalloc(cf->pool, n * sizeof(void *));
+    if (cmcf->tenant_buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmcf->tenant_mask = n - 1;
+
+    return NGX_OK;
+}
+
 
 ngx_http_clinic_srv_conf_t *
 ngx_http_clinic_tenant_find(ngx_http_clinic_main_conf_t *cmcf,
     ngx_str_t *name)
 {
-    ngx_str_node_t  *node;
+    uint32_t                     hash;
+    ngx_http_clinic_srv_conf_t  *cscf;
 
-    node = ngx_str_rbtree_lookup(&cmcf->tenant_names, name,
-                                 ngx_crc32_long(name->data, name->len));
+    if (cmcf->tenant_buckets == NULL) {
+        return NULL;
+    }
 
-    return node ? ngx_rbtree_data(node, ngx_http_clinic_srv_conf_t,
-                                  tenant_node)
-                : NULL;
+    hash = ngx_crc32_long(name->data, name->len);
+
+    for (cscf = cmcf->tenant_buckets[hash & cmcf->tenant_mask];
+         cscf;
+         cscf = cscf->tenant_next)
+    {
+        if (cscf->tenant_hash == hash
+            && cscf->tenant.len == name->len
+            && ngx_memcmp(cscf->tenant.data, name->data, name->len) == 0)
+        {
+            return cscf;
+        }
+    }
+
+    return NULL;
 }
 
+
+/* after ngx_http_clinic_tenant_table(), and only for a name not found */
 
 void
 ngx_http_clinic_tenant_insert(ngx_http_clinic_main_conf_t *cmcf,
     ngx_http_clinic_srv_conf_t *cscf)
 {
-    cscf->tenant_node.node.key = ngx_crc32_long(cscf->tenant.data,
-                                                cscf->tenant.len);
-    cscf->tenant_node.str = cscf->tenant;
+    void  **bucket;
 
-    ngx_rbtree_insert(&cmcf->tenant_names, &cscf->tenant_node.node);
+    cscf->tenant_hash = ngx_crc32_long(cscf->tenant.data, cscf->tenant.len);
+
+    bucket = &cmcf->tenant_buckets[cscf->tenant_hash & cmcf->tenant_mask];
+
+    cscf->tenant_next = *bucket;
+    *bucket = cscf;
 }
 
 

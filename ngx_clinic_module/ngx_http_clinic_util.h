@@ -30,6 +30,8 @@ ngx_int_t ngx_http_clinic_set_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_clinic_key(ngx_pool_t *pool,
     ngx_http_clinic_srv_conf_t *cscf, const char *suffix, ngx_str_t *extra,
     ngx_str_t *key);
+ngx_int_t ngx_http_clinic_tenant_table(ngx_conf_t *cf,
+    ngx_http_clinic_main_conf_t *cmcf, ngx_uint_t nservers);
 ngx_http_clinic_srv_conf_t *ngx_http_clinic_tenant_find(
     ngx_http_clinic_main_conf_t *cmcf, ngx_str_t *name);
 void ngx_http_clinic_tenant_insert(ngx_http_clinic_main_conf_t *cmcf,
