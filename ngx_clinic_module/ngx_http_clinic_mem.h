@@ -13,7 +13,7 @@
 #include <ngx_core.h>
 
 
-ngx_int_t ngx_http_clinic_mem_keep_temp_pool(ngx_conf_t *cf);
+ngx_int_t ngx_http_clinic_mem_keep(ngx_conf_t *cf);
 
 
 #endif /* NGX_HTTP_CLINIC_MEM_H */

@@ -366,7 +366,7 @@ ngx_http_clinic_create_main_conf(ngx_conf_t *cf)
     ngx_pool_cleanup_t           *cln;
     ngx_http_clinic_main_conf_t  *cmcf;
 
-    if (ngx_http_clinic_mem_keep_temp_pool(cf) != NGX_OK) {
+    if (ngx_http_clinic_mem_keep(cf) != NGX_OK) {
         return NULL;
     }
 
