@@ -725,16 +725,25 @@ sub wait_replica {
     my $c = $self->{c};
     my $t0 = time;
     my $m = $self->sentinel_master;
-    $self->_wait_sentinels($secs || 30, "$name to replicate $m", sub {
+    my $seen = 'nothing';
+    eval { $self->_wait_sentinels($secs || 30, "$name to replicate $m", sub {
         # the master's offset first: the replica has caught up with it
         my $mi = $c->redis_info($m, 'replication');
         my $i = $c->redis_info($name, 'replication');
+        $seen = join ', ', map { "$_ " . ($i->{$_} // '-') }
+                    qw(role master_port master_link_status slave_repl_offset);
+        $seen .= ", the master's offset " . ($mi->{master_repl_offset} // '-');
         return 0 unless ($i->{role} // '') eq 'slave'
             && ($i->{master_link_status} // '') eq 'up'
             && $i->{master_port} == $c->redis_port($m);
         return ($i->{slave_repl_offset} // -1)
             >= ($mi->{master_repl_offset} // 0);
-    });
+    }) };
+    if ($@) {
+        chomp(my $e = $@);
+        die "$e; last seen of $name: $seen; the Sentinels name "
+            . ($self->sentinel_master // 'no master') . "\n";
+    }
     $self->note(sprintf '%s replicates %s, in sync (%.1f s)', $name, $m,
                 time - $t0);
     return time - $t0;
@@ -758,14 +767,16 @@ sub sentinel_kill_master {
 }
 
 # starts a killed data server again; the Sentinels make it a replica of
-# the current master
+# the current master.  That takes a Sentinel's INFO period or two before
+# the full sync, and longer when the suites beside this one keep the
+# machine busy (a CI run once needed more than 30 s): up to 90 s
 sub sentinel_restart {
     my ($self, $name) = @_;
     my $c = $self->{c};
     $c->redis_start($name);
     delete $self->{dead}{$name};
     $self->note("$name started again");
-    $self->wait_replica($name);
+    $self->wait_replica($name, 90);
 }
 
 # ------------------------------------------------------------------- DNS
