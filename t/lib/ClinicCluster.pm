@@ -716,17 +716,17 @@ sub sentinel_failover {
     return { from => $old, to => $new, secs => $secs };
 }
 
-# waits until the data server NAME is a replica of the Sentinels' master,
-# its link up and its offset at least the master's of a moment before (in
-# sync, under load too); returns the seconds
-# it waited
+# waits (bounded: SECS, 60 by default) until the data server NAME is a
+# replica of the Sentinels' master, its link up and its offset at least the
+# master's of a moment before (in sync, under load too); returns the
+# seconds it waited
 sub wait_replica {
     my ($self, $name, $secs) = @_;
     my $c = $self->{c};
     my $t0 = time;
     my $m = $self->sentinel_master;
     my $seen = 'nothing';
-    eval { $self->_wait_sentinels($secs || 30, "$name to replicate $m", sub {
+    eval { $self->_wait_sentinels($secs || 60, "$name to replicate $m", sub {
         # the master's offset first: the replica has caught up with it
         my $mi = $c->redis_info($m, 'replication');
         my $i = $c->redis_info($name, 'replication');
