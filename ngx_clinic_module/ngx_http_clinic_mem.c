@@ -59,9 +59,8 @@ typedef struct {
 } ngx_http_clinic_mem_cycle_t;
 
 
-static void ngx_http_clinic_mem_keep_temp(void *data);
 static void ngx_http_clinic_mem_keep_cycle(void *data);
-static void ngx_http_clinic_mem_take(ngx_pool_t *pool);
+static void ngx_http_clinic_mem_take(void *data);
 static void ngx_http_clinic_mem_release(void);
 
 
@@ -87,7 +86,7 @@ ngx_http_clinic_mem_keep(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    cln->handler = ngx_http_clinic_mem_keep_temp;
+    cln->handler = ngx_http_clinic_mem_take;
     cln->data = cf->temp_pool;
 
     cln = ngx_pool_cleanup_add(cf->cycle->pool,
@@ -103,13 +102,6 @@ ngx_http_clinic_mem_keep(ngx_conf_t *cf)
     cln->handler = ngx_http_clinic_mem_keep_cycle;
 
     return NGX_OK;
-}
-
-
-static void
-ngx_http_clinic_mem_keep_temp(void *data)
-{
-    ngx_http_clinic_mem_take(data);
 }
 
 
@@ -147,16 +139,20 @@ ngx_http_clinic_mem_keep_cycle(void *data)
 
 
 /*
- * A cleanup handler of pool: ngx_destroy_pool() runs them first, then frees
- * the large allocations still linked to the pool and the chain of its
- * blocks after the first, the ngx_pool_t itself.  A cleanup that runs
- * after this one and allocates from the pool allocates in kept blocks, or
- * chains a new block to them: kept too, walked when they are freed.
+ * The temporary pool's cleanup handler, and the cycle pool's in the master
+ * once a newer configuration is in.  ngx_destroy_pool() runs the cleanup
+ * handlers first, then frees the large allocations still linked to the
+ * pool and the chain of its blocks after the first, the ngx_pool_t itself.
+ * A cleanup that runs after this one and allocates from the pool allocates
+ * in kept blocks, or chains a new block to them: kept too, walked when
+ * they are freed.
  */
 
 static void
-ngx_http_clinic_mem_take(ngx_pool_t *pool)
+ngx_http_clinic_mem_take(void *data)
 {
+    ngx_pool_t *pool = data;
+
     void              **large;
     ngx_uint_t          n;
     ngx_pool_t         *p;
