@@ -66,15 +66,20 @@ sub _ok {
     return $r;
 }
 
+# waits up to SECS (times slow()) until COND returns true, and returns
+# that; while PAUSED (optional) is true, the time is not counted, up to
+# 60 s more
 sub _wait {
-    my ($secs, $what, $cond) = @_;
+    my ($secs, $what, $cond, $paused) = @_;
     my $deadline = time + $secs * ClinicChaos::slow();
+    my $cap = $deadline + 60;
     my $last;
     while (time < $deadline) {
         my $r = eval { $cond->() };
         return $r if $r;
         $last = $@ if $@;
         sleep 0.05;
+        $deadline += 0.05 if $paused && $deadline < $cap && $paused->();
     }
     die "$what: not within " . $secs * ClinicChaos::slow() . ' s'
         . ($last ? " (last error: $last)" : '') . "\n";
@@ -656,20 +661,7 @@ sub wait_tilt_over {
 # not counted, up to 60 s more
 sub _wait_sentinels {
     my ($self, $secs, $what, $cond) = @_;
-    my $deadline = time + $secs * ClinicChaos::slow();
-    my $cap = $deadline + 60;
-    my $last;
-    while (time < $deadline) {
-        my $r = eval { $cond->() };
-        return $r if $r;
-        $last = $@ if $@;
-        sleep 0.05;
-        if ($deadline < $cap && $self->sentinel_in_tilt) {
-            $deadline += 0.05;
-        }
-    }
-    die "$what: not within " . $secs * ClinicChaos::slow() . ' s'
-        . ($last ? " (last error: $last)" : '') . "\n";
+    return _wait($secs, $what, $cond, sub { $self->sentinel_in_tilt });
 }
 
 # waits until every Sentinel names NEW as the master and NEW's ROLE is
