@@ -63,10 +63,6 @@ ngx_http_clinic_tenant_find(ngx_http_clinic_main_conf_t *cmcf,
     uint32_t                     hash;
     ngx_http_clinic_srv_conf_t  *cscf;
 
-    if (cmcf->tenant_buckets == NULL) {
-        return NULL;
-    }
-
     hash = ngx_crc32_long(name->data, name->len);
 
     for (cscf = cmcf->tenant_buckets[hash & cmcf->tenant_mask];
@@ -85,7 +81,7 @@ ngx_http_clinic_tenant_find(ngx_http_clinic_main_conf_t *cmcf,
 }
 
 
-/* after ngx_http_clinic_tenant_table(), and only for a name not found */
+/* only for a name not found */
 
 void
 ngx_http_clinic_tenant_insert(ngx_http_clinic_main_conf_t *cmcf,
